@@ -1,0 +1,157 @@
+"""doit tasks: specs -> engine -> claims -> slides, figures, listings -> build/deck.pdf.
+
+    doit            build everything that is out of date (the default tasks)
+    doit list       the tasks; `doit info slides:01_roofline` says why one would run
+
+Each slide part, figure and listing is a task of its own.  A slide part depends on the claim
+files it uses; a figure or listing on the spec values it read last time (see
+mlsysim.deck.build.spec_inputs_unchanged), so editing one spec value rebuilds exactly what reads it.
+Loading this file must stay cheap (no sympy, pint or matplotlib here): a no-op `doit` is one of
+the benchmarks.
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+ENGINE = ROOT / "engine"
+sys.path.insert(0, str(ENGINE))
+
+from mlsysim.deck import build as B  # noqa: E402  (light: no jinja, sympy, pint or matplotlib)
+
+SLIDES, TEMPLATES, FIGURES, BUILD = ROOT / "slides", ROOT / "templates", ROOT / "figures", ROOT / "build"
+PACKAGE = ENGINE / "mlsysim"
+SPECS = PACKAGE / "specs"
+CLAIMS_DIR = BUILD / "claims"
+
+DOIT_CONFIG = {"default_tasks": ["derive", "claims", "slides", "listing", "figure", "deck_tex", "pdf",
+                                 "claims_json"],
+               "backend": "sqlite3", "dep_file": str(BUILD / ".doit.db"), "verbosity": 1}
+BUILD.mkdir(exist_ok=True)
+
+# The engine's physics: any change to it may move any number, so claims, figures and listings
+# depend on all of it.  The deck tooling (mlsysim/deck) only affects rendering.
+ENGINE_SOURCES = sorted(str(p) for p in PACKAGE.rglob("*.py") if "deck" not in p.parts)
+SPEC_FILES = sorted(str(p) for p in SPECS.glob("*.toml"))
+CURRENT_SPECS = B.spec_fingerprints(SPECS)
+RENDER_SOURCES = [str(PACKAGE / "deck" / n) for n in ("render.py", "lint.py", "claims.py", "atomic.py")]
+
+
+def _spec_uptodate():
+    return [(B.spec_inputs_unchanged, [CURRENT_SPECS], {})]
+
+
+def _derive():
+    from mlsysim.core import derivations
+
+    derivations.main()
+
+
+def task_derive():
+    """Print the sympy derivations into the engine's run-time formulas (core/_derived.py)."""
+    return {"actions": [_derive],
+            "file_dep": [str(PACKAGE / "core" / "derivations.py")],
+            "targets": [str(PACKAGE / "core" / "_derived.py")]}
+
+
+def task_claims():
+    """Evaluate every claim of every part (one small JSON file per claim)."""
+    return {"actions": [(B.evaluate_claims, [SLIDES, CLAIMS_DIR])],
+            "file_dep": SPEC_FILES + ENGINE_SOURCES + [str(p) for p in B.claims_files(SLIDES)]
+            + [str(PACKAGE / "deck" / "claims.py")],
+            "task_dep": ["derive"],
+            "targets": [str(CLAIMS_DIR / "index.json")],
+            "verbosity": 2}
+
+
+def _claim_uses(part_dir: Path) -> list[str]:
+    """Claim ids a part's template uses (read from its Jinja AST; errors surface when it renders)."""
+    from mlsysim.deck.render import RenderError, analyse, environment
+
+    try:
+        uses = analyse(environment([SLIDES, TEMPLATES]), part_dir / "slides.tex.j2")
+    except RenderError:
+        return []
+    return sorted({u.name for u in uses if u.helper == "claim"})
+
+
+@B.reported
+def _render_part(part_dir, out_tex, out_uses):
+    from mlsysim.deck.render import render_part
+
+    render_part(Path(part_dir), SLIDES, TEMPLATES, CLAIMS_DIR, Path(out_tex), Path(out_uses))
+
+
+def task_slides():
+    """Render each part's template into build/slides/<part>.tex."""
+    for part in B.parts(SLIDES):
+        part_dir = SLIDES / part["dir"]
+        used = [str(CLAIMS_DIR / f"{c}.json") for c in _claim_uses(part_dir)]
+        macros = sorted(str(p) for p in TEMPLATES.glob("*.j2") if p.name != "deck.tex.j2")
+        out_tex, out_uses = BUILD / "slides" / f"{part['dir']}.tex", BUILD / "slides" / f"{part['dir']}.uses.json"
+        yield {"name": part["dir"],
+               "actions": [(_render_part, [str(part_dir), str(out_tex), str(out_uses)])],
+               "file_dep": [str(part_dir / "slides.tex.j2"), str(part_dir / "part.toml"),
+                            str(PACKAGE / "core" / "derivations.py")]
+               + used + macros + RENDER_SOURCES,
+               "task_dep": ["claims"],
+               "targets": [str(out_tex), str(out_uses)]}
+
+
+def task_listing():
+    """Run each code listing; what it prints is what the slide shows."""
+    for src in sorted(SLIDES.glob("*/listings/*.py")):
+        part = src.parent.parent.name
+        out = BUILD / "listings" / part
+        yield {"name": f"{part}/{src.stem}",
+               "actions": [(B.run_listing, [src, out, ENGINE, SPECS])],
+               "file_dep": [str(src)] + ENGINE_SOURCES,
+               "uptodate": _spec_uptodate(),
+               "targets": [str(out / f"{src.stem}.py"), str(out / f"{src.stem}.out")]}
+
+
+def task_figure():
+    """Regenerate each figure from its script in figures/."""
+    for script in sorted(FIGURES.glob("*.py")):
+        if script.name.startswith("_"):
+            continue
+        out = BUILD / "figures" / f"{script.stem}.pdf"
+        yield {"name": script.stem,
+               "actions": [(B.run_figure, [script, out, SPECS])],
+               "file_dep": [str(script), *sorted(str(p) for p in FIGURES.glob("_*.py"))] + ENGINE_SOURCES,
+               "uptodate": _spec_uptodate(),
+               "targets": [str(out)]}
+
+
+def task_deck_tex():
+    """The master file build/deck.tex: preamble, agenda, roadmaps, parts in order."""
+    return {"actions": [(B.render_deck, [SLIDES, TEMPLATES, BUILD / "deck.tex"])],
+            "file_dep": [str(TEMPLATES / "deck.tex.j2")] + [str(p) for p in SLIDES.glob("*/part.toml")]
+            + RENDER_SOURCES,
+            "targets": [str(BUILD / "deck.tex")]}
+
+
+def task_pdf():
+    """Compile build/deck.pdf with XeLaTeX (latexmk)."""
+    parts = B.parts(SLIDES)
+    deps = [str(BUILD / "deck.tex")] + [str(BUILD / "slides" / f"{p['dir']}.tex") for p in parts]
+    deps += [str(BUILD / "figures" / f"{s.stem}.pdf") for s in sorted(FIGURES.glob("*.py"))
+             if not s.name.startswith("_")]
+    for src in sorted(SLIDES.glob("*/listings/*.py")):
+        base = BUILD / "listings" / src.parent.parent.name / src.stem
+        deps += [f"{base}.py", f"{base}.out"]
+    deps += sorted(str(p) for p in TEMPLATES.iterdir() if p.suffix in (".sty", ".tex"))
+    return {"actions": [(B.compile_pdf, [BUILD, TEMPLATES])],
+            "file_dep": deps,
+            "targets": [str(BUILD / "deck.pdf")],
+            "verbosity": 2}
+
+
+def task_claims_json():
+    """build/claims.json: every claim with value, unit, text, spec inputs and the slides using it."""
+    parts = B.parts(SLIDES)
+    uses = [str(BUILD / "slides" / f"{p['dir']}.uses.json") for p in parts]
+    return {"actions": [(B.write_claims_json, [CLAIMS_DIR, BUILD / "slides", BUILD / "claims.json"])],
+            "file_dep": [str(CLAIMS_DIR / "index.json")] + uses,
+            "targets": [str(BUILD / "claims.json")]}

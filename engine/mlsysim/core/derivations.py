@@ -1,0 +1,214 @@
+"""The tutorial's formulas, derived with sympy from first principles.
+
+Each formula is one sympy expression whose symbols carry the names the slides use.  The same
+expression is used twice:
+
+* rendered to LaTeX for the slide that shows the equation (`latex_of`), and
+* printed to plain Python into `_derived.py` (`python -m mlsysim.core.derivations`), which is what
+  the engine evaluates at run time, so that `import mlsysim` and a solve never pay for sympy.
+
+`tests/test_derivations.py` fails if `_derived.py` is not what these derivations print.
+Later parts add their formulas the same way: define the expression, then `formula(...)` it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import sympy as sp
+
+# --- symbols, with the names the slides use ---------------------------------------------------
+
+_LATEX: dict[sp.Symbol, str] = {}
+
+
+def sym(name: str, latex: str, **assumptions) -> sp.Symbol:
+    """A positive symbol whose Python name is `name` and whose slide name is `latex`."""
+    s = sp.Symbol(name, positive=True, **assumptions)
+    _LATEX[s] = latex
+    return s
+
+
+flops = sym("flops", r"\text{FLOPs}")
+bytes_moved = sym("bytes_moved", r"\text{Bytes}")
+peak_flops = sym("peak_flops", r"\text{Peak}")
+bandwidth = sym("bandwidth", r"\text{BW}")
+eta = sym("eta", r"\eta")
+eta_bw = sym("eta_bw", r"\eta_{\text{BW}}")
+intensity = sym("intensity", r"\text{AI}")
+latency = sym("latency", "T")
+n_devices = sym("n_devices", "N")
+mfu = sym("mfu", r"\text{MFU}")
+eta_scaling = sym("eta_scaling", r"\eta_{\text{scaling}}")
+goodput = sym("goodput", r"\text{Goodput}")
+
+# transformer architecture
+layers = sym("layers", "L", integer=True)
+hidden = sym("hidden", "d", integer=True)
+heads = sym("heads", "H", integer=True)
+kv_heads = sym("kv_heads", r"H_{\text{KV}}", integer=True)
+head_dim = sym("head_dim", r"d_{\text{head}}", integer=True)
+ffn = sym("ffn", r"d_{\text{FFN}}", integer=True)
+vocab = sym("vocab", "V", integer=True)
+embedding_copies = sym("embedding_copies", "e", integer=True)  # 2 untied (input + output), 1 tied
+layer = sym("layer", r"\ell", integer=True)
+position = sym("position", "s", integer=True)
+
+# workload
+batch = sym("batch", "B")
+context = sym("context", "S")
+bytes_per_element = sym("bytes_per_element", r"b")
+matmul_params = sym("matmul_params", r"P_{\text{mm}}")
+params = sym("params", "P")
+kv_bytes_token = sym("kv_bytes_token", r"\text{KV}_{\text{token}}")
+
+
+# --- the registry of formulas -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Formula:
+    """A named result: `lhs = expr`, evaluated at run time by the function `name(*args)`."""
+
+    name: str
+    lhs: str  # LaTeX of the left-hand side, as the slide writes it
+    expr: sp.Expr
+    args: tuple[sp.Symbol, ...]
+    doc: str
+
+
+FORMULAS: dict[str, Formula] = {}
+
+
+def formula(name: str, lhs: str, expr: sp.Expr, args, doc: str) -> sp.Expr:
+    missing = expr.free_symbols - set(args)
+    if missing:
+        raise ValueError(f"formula {name}: symbols {missing} are not among its arguments")
+    FORMULAS[name] = Formula(name, lhs, sp.simplify(expr) if not expr.has(sp.Max, sp.Min) else expr,
+                             tuple(args), doc)
+    return FORMULAS[name].expr
+
+
+def latex_of(name: str) -> str:
+    """The slide's equation for formula `name`: ``lhs = rhs`` in LaTeX."""
+    f = FORMULAS[name]
+    return f"{f.lhs} = {sp.latex(f.expr, symbol_names=_LATEX)}"
+
+
+def latex_symbol(s: sp.Symbol) -> str:
+    return _LATEX[s]
+
+
+# --- Part 1: roofline, ridge point, compute and memory time, Iron Law ------------------------
+
+#: Roofline (Williams, Waterman, Patterson 2009): attainable FLOP/s at intensity AI.
+attainable = formula("attainable_flops", r"\text{Attainable}",
+                     sp.Min(peak_flops, bandwidth * intensity), (peak_flops, bandwidth, intensity),
+                     "attainable FLOP/s = min(peak, BW x AI)")
+
+#: The ridge point is the intensity where the two roofs meet: solve peak = BW * AI for AI.
+ridge = formula("ridge_point", r"\text{AI}_{\text{ridge}}",
+                sp.solve(sp.Eq(peak_flops, bandwidth * intensity), intensity)[0],
+                (peak_flops, bandwidth), "FLOP per byte where compute and memory roofs meet")
+
+t_compute = formula("compute_time", r"T_{\text{compute}}", flops / (peak_flops * eta),
+                    (flops, peak_flops, eta), "time if compute were the only limit")
+t_memory = formula("memory_time", r"T_{\text{memory}}", bytes_moved / (bandwidth * eta_bw),
+                   (bytes_moved, bandwidth, eta_bw), "time if memory traffic were the only limit")
+formula("arithmetic_intensity", r"\text{AI}", flops / bytes_moved, (flops, bytes_moved),
+        "FLOPs per byte moved")
+formula("mfu", r"\text{MFU}", flops / (latency * peak_flops), (flops, latency, peak_flops),
+        "model FLOP/s achieved over peak (PaLM's definition)")
+formula("iron_law", "T", flops / (n_devices * peak_flops * mfu * eta_scaling * goodput),
+        (flops, n_devices, peak_flops, mfu, eta_scaling, goodput),
+        "the Iron Law: time = work / (devices x peak x MFU x scaling efficiency x goodput)")
+
+# --- Transformer counts, from the architecture -----------------------------------------------
+
+#: One decoder layer: Q and O projections (d x H*dh each), K and V (d x H_kv*dh each, GQA),
+#: SwiGLU FFN (three d x d_FFN matrices), two RMSNorm weight vectors.
+per_layer = (2 * hidden * heads * head_dim + 2 * hidden * kv_heads * head_dim
+             + 3 * hidden * ffn + 2 * hidden)
+formula("parameter_count", "P",
+        embedding_copies * vocab * hidden + sp.Sum(per_layer, (layer, 1, layers)).doit() + hidden,
+        (vocab, hidden, layers, heads, kv_heads, head_dim, ffn, embedding_copies),
+        "embeddings + sum over layers of (attention + FFN + norms) + final norm")
+
+#: A decode step multiplies by every matrix except the input embedding table (a gather of B rows).
+formula("matmul_parameters", r"P_{\text{mm}}", params - vocab * hidden, (params, vocab, hidden),
+        "parameters streamed by a decode step")
+
+#: K and V, per layer, per KV head, per token.
+kv_token = formula("kv_cache_bytes_per_token", r"\text{KV}_{\text{token}}",
+                   2 * layers * kv_heads * head_dim * bytes_per_element,
+                   (layers, kv_heads, head_dim, bytes_per_element),
+                   "bytes of K and V cached per token (grouped-query attention: H_KV heads)")
+
+#: FLOPs of one decode step for B sequences at context S: 2 FLOP per weight per token, plus
+#: attention: Q.K^T and A.V each 2*S*dh FLOP per query head per layer.
+decode_flops = formula("decode_flops", r"\text{FLOPs}_{\text{decode}}",
+                       batch * (2 * matmul_params + 4 * layers * heads * head_dim * context),
+                       (batch, matmul_params, layers, heads, head_dim, context),
+                       "FLOPs of one decode step")
+
+#: Bytes of one decode step: the weights once, plus each sequence's KV cache.
+decode_bytes = formula("decode_bytes", r"\text{Bytes}_{\text{decode}}",
+                       matmul_params * bytes_per_element + batch * kv_bytes_token * context,
+                       (matmul_params, bytes_per_element, batch, kv_bytes_token, context),
+                       "bytes read by one decode step")
+
+formula("decode_intensity", r"\text{AI}(B, S)", decode_flops / decode_bytes,
+        (batch, matmul_params, layers, heads, head_dim, context, bytes_per_element, kv_bytes_token),
+        "arithmetic intensity of a decode step")
+
+#: The batch at which a decode step stops being memory-bound: T_compute(B) = T_memory(B).
+_b_star = sp.solve(sp.Eq(decode_flops / (peak_flops * eta), decode_bytes / (bandwidth * eta_bw)), batch)
+formula("crossover_batch", r"B^{*}", _b_star[0],
+        (matmul_params, bytes_per_element, peak_flops, eta, bandwidth, eta_bw, layers, heads, head_dim,
+         context, kv_bytes_token),
+        "batch size where decode turns compute-bound (no crossover when this is negative)")
+
+#: As B grows, the weights are amortised and the intensity tends to a ceiling set by the KV cache.
+_ai_limit = sp.limit(decode_flops / decode_bytes, batch, sp.oo)
+formula("decode_intensity_ceiling", r"\text{AI}_{\infty}(S)", _ai_limit,
+        (matmul_params, layers, heads, head_dim, context, kv_bytes_token),
+        "intensity of a decode step as B -> infinity")
+
+#: The longest context at which a large enough batch can still reach the (effective) ridge.
+_s_max = sp.solve(sp.Eq(_ai_limit, eta * peak_flops / (eta_bw * bandwidth)), context)
+formula("crossover_context_limit", r"S_{\max}", _s_max[0],
+        (matmul_params, layers, heads, head_dim, kv_bytes_token, eta, peak_flops, eta_bw, bandwidth),
+        "beyond this context no batch size makes decode compute-bound")
+
+
+# --- code generation ------------------------------------------------------------------------
+
+GENERATED = Path(__file__).with_name("_derived.py")
+
+HEADER = '''"""Generated by `python -m mlsysim.core.derivations` from the sympy expressions in
+derivations.py.  Do not edit: the tests fail when this file and the derivations disagree.
+"""
+'''
+
+
+def generate() -> str:
+    """The text of `_derived.py`: one plain Python function per formula."""
+    from sympy.printing.pycode import pycode
+
+    out = [HEADER]
+    for f in FORMULAS.values():
+        args = ", ".join(a.name for a in f.args)
+        body = pycode(f.expr, fully_qualified_modules=False)
+        out.append(f"\ndef {f.name}({args}):\n    \"\"\"{f.doc}\"\"\"\n    return {body}\n")
+    return "".join(out)
+
+
+def main() -> None:
+    text = generate()
+    if not GENERATED.exists() or GENERATED.read_text() != text:
+        GENERATED.write_text(text)
+        print(f"wrote {GENERATED}")
+
+
+if __name__ == "__main__":
+    main()

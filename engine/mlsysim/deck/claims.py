@@ -1,0 +1,215 @@
+"""Claims: every number, value and verdict the deck states, computed by the engine.
+
+A part of the deck declares its claims in ``slides/<part>/claims.py``::
+
+    from mlsysim.deck import Claims
+    claims = Claims(__file__)
+
+    @claims.quantity("ridge.H100", unit="FLOP/B", fmt=".0f")
+    def ridge_h100():
+        return mlsysim.Engine.ridge_point(mlsysim.Hardware.Cloud.H100)
+
+    claims.statement("decode.all_memory_bound", "memory-bound on all three",
+                     lambda: all(p.bottleneck == "Memory" for p in profiles()))
+
+Evaluating a claim runs its computation under `mlsysim.spec.reading()`, so the claim knows which
+spec values it read.  A statement whose check is false fails the build, naming the claim and the
+file and line where it was declared.
+"""
+from __future__ import annotations
+
+import importlib.util
+import inspect
+import math
+import re
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from ..spec import reading
+
+ID_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_.\-]*$")
+
+
+class ClaimError(Exception):
+    """A claim could not be computed, or a statement the slides make is false."""
+
+
+def _latex_escape(text: str) -> str:
+    table = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
+             "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}
+    return "".join(table.get(c, c) for c in text)
+
+
+def format_number(value: float, fmt: str) -> str:
+    """Python format, then a typographic minus; thousands separators stay as ','."""
+    if fmt.endswith("d"):
+        if value != int(value):
+            raise ValueError(f"format {fmt!r} needs a whole number, got {value}")
+        value = int(value)
+    text = format(value, fmt)
+    return text.replace("-", "\u2212")
+
+
+@dataclass
+class Claim:
+    """One number (or name, or verdict) of the deck, by id."""
+
+    id: str
+    compute: Callable[[], Any]
+    kind: str  # "quantity", "number", "text", "statement"
+    unit: str | None = None  # display unit of a quantity ("ms", "FLOP/B")
+    fmt: str = ""
+    suffix: str = ""  # for numbers: "×", "%"
+    scale: float = 1.0  # numbers: multiply before formatting (e.g. 100 for percent)
+    text: str | None = None  # statements: the words the slide uses
+    note: str = ""
+    declared_at: str = ""  # file:line of the declaration
+    # filled in by evaluate()
+    value: Any = None
+    value_unit: str = ""
+    latex: str = ""
+    plain: str = ""
+    number_text: str = ""
+    inputs: list[str] = field(default_factory=list)
+
+    def evaluate(self) -> "Claim":
+        try:
+            with reading() as keys:
+                result = self.compute()
+        except ClaimError:
+            raise
+        except Exception as err:  # noqa: BLE001 - reported with the claim's place
+            raise ClaimError(f"{self.declared_at}: claim {self.id!r} failed: {type(err).__name__}: {err}") \
+                from err
+        self.inputs = sorted(keys)
+        if self.kind == "statement":
+            if result is not True:
+                raise ClaimError(f"{self.declared_at}: claim {self.id!r}: the slide says "
+                                 f"\"{self.text}\", but the engine finds this false")
+            self.value, self.plain = True, self.text
+        elif self.kind == "text":
+            self.value = self.plain = str(result)
+        else:
+            if self.kind == "quantity":
+                if not hasattr(result, "to"):
+                    raise ClaimError(f"{self.declared_at}: claim {self.id!r} should be a quantity in "
+                                     f"{self.unit}, got {result!r}")
+                try:
+                    magnitude = float(result.to(self.unit).magnitude)
+                except Exception as err:  # noqa: BLE001
+                    raise ClaimError(f"{self.declared_at}: claim {self.id!r}: cannot express {result} in "
+                                     f"{self.unit}: {err}") from err
+                self.value_unit = self.unit
+            else:
+                if hasattr(result, "to"):
+                    result = result.to("").magnitude
+                magnitude = float(result)
+            if not math.isfinite(magnitude):
+                raise ClaimError(f"{self.declared_at}: claim {self.id!r} is not a finite number: {magnitude}")
+            self.value = magnitude
+            try:
+                self.number_text = format_number(magnitude * self.scale, self.fmt) + self.suffix
+            except ValueError as err:
+                raise ClaimError(f"{self.declared_at}: claim {self.id!r}: {err}") from None
+            unit = f" {self.unit}" if self.kind == "quantity" and self.unit else ""
+            self.plain = f"{self.number_text}{unit}"
+        return self
+
+    def render_latex(self) -> str:
+        """The claim as LaTeX text: thousands separators braced, thin space before the unit."""
+        if not self.plain:
+            raise ClaimError(f"claim {self.id!r} used before it was evaluated")
+        if self.kind in ("statement", "text"):
+            return _latex_escape(self.plain)
+        body = _latex_escape(self.number_text).replace(",", "{,}")
+        if self.kind == "quantity" and self.unit:
+            body += "\\," + _latex_escape(self.unit)
+        return body
+
+    def record(self) -> dict:
+        return {"id": self.id, "kind": self.kind, "value": self.value, "unit": self.value_unit,
+                "text": self.plain, "latex": self.render_latex(), "inputs": self.inputs,
+                "note": self.note, "declared_at": self.declared_at}
+
+
+class Claims:
+    """The claims one part of the deck declares (its ``claims.py``)."""
+
+    def __init__(self, module_file: str):
+        self.path = Path(module_file)
+        self.items: dict[str, Claim] = {}
+
+    def _where(self) -> str:
+        for frame in inspect.stack()[2:]:
+            if Path(frame.filename).resolve() == self.path.resolve():
+                try:
+                    shown = Path(frame.filename).resolve().relative_to(self.path.resolve().parents[2])
+                except ValueError:
+                    shown = Path(frame.filename)
+                return f"{shown.as_posix()}:{frame.lineno}"
+        return str(self.path)
+
+    def _add(self, claim: Claim) -> Claim:
+        if not ID_PATTERN.match(claim.id):
+            raise ClaimError(f"{claim.declared_at}: bad claim id {claim.id!r} (letters, digits, . _ -)")
+        if claim.id in self.items:
+            raise ClaimError(f"{claim.declared_at}: claim {claim.id!r} declared twice")
+        self.items[claim.id] = claim
+        return claim
+
+    def _decorator_or_add(self, claim_id, compute, **kw):
+        where = self._where()
+        if compute is not None:
+            self._add(Claim(claim_id, compute, declared_at=where, **kw))
+            return compute
+
+        def decorate(fn):
+            self._add(Claim(claim_id, fn, declared_at=where, note=kw.pop("note", "") or (fn.__doc__ or ""),
+                            **kw))
+            return fn
+
+        return decorate
+
+    def quantity(self, claim_id: str, compute=None, *, unit: str, fmt: str = ".3g", note: str = ""):
+        """A value with a unit; shown in `unit` with format `fmt` (".1f", ",.0f", ".3g")."""
+        return self._decorator_or_add(claim_id, compute, kind="quantity", unit=unit, fmt=fmt, note=note)
+
+    def number(self, claim_id: str, compute=None, *, fmt: str = ".3g", suffix: str = "",
+               scale: float = 1.0, note: str = ""):
+        """A plain number (ratio, count, percentage with scale=100 and suffix="%")."""
+        return self._decorator_or_add(claim_id, compute, kind="number", fmt=fmt, suffix=suffix,
+                                      scale=scale, note=note)
+
+    def text(self, claim_id: str, compute=None, *, note: str = ""):
+        """A word the engine decides: a bottleneck ("Memory"), the fastest chip's name."""
+        return self._decorator_or_add(claim_id, compute, kind="text", note=note)
+
+    def statement(self, claim_id: str, text: str, check: Callable[[], bool], *, note: str = ""):
+        """A qualitative sentence of a slide, asserted by `check` (which must return True)."""
+        self._add(Claim(claim_id, check, kind="statement", text=text, note=note, declared_at=self._where()))
+
+
+def load_claims(path: Path) -> Claims:
+    """Import a part's claims.py by path and return its `claims`."""
+    name = f"_deck_claims_{path.parent.name}"
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except ClaimError:
+        raise
+    except Exception as err:  # noqa: BLE001
+        tb = err.__traceback__
+        line = "?"
+        while tb is not None:
+            if Path(tb.tb_frame.f_code.co_filename) == path:
+                line = tb.tb_lineno
+            tb = tb.tb_next
+        raise ClaimError(f"{path}:{line}: {type(err).__name__}: {err}") from err
+    claims = getattr(module, "claims", None)
+    if not isinstance(claims, Claims):
+        raise ClaimError(f"{path}: defines no `claims = Claims(__file__)`")
+    return claims

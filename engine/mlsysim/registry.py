@@ -1,0 +1,75 @@
+"""Named registries as the tutorial's listings use them: ``mlsysim.Hardware.Cloud.H100``,
+``mlsysim.Models.Language.Llama3_8B``.  Spec files are loaded on first access, not on import."""
+from __future__ import annotations
+
+from . import spec as _spec
+
+_objects: dict[tuple[str, str], object] = {}
+
+
+def reset() -> None:
+    _objects.clear()
+
+
+def get(stem: str, table: str):
+    """The engine object for one spec entry, made once per process."""
+    key = (stem, table)
+    if key not in _objects:
+        entry = _spec.entry(stem, table)
+        if stem == "hardware":
+            from .hardware import Accelerator
+
+            _objects[key] = Accelerator(entry)
+        elif stem == "models":
+            from .models import make_model
+
+            _objects[key] = make_model(entry)
+        else:
+            _objects[key] = entry
+    return _objects[key]
+
+
+class Catalog:
+    """Attribute access to the entries of one spec file, optionally filtered by ``category``."""
+
+    def __init__(self, stem: str, category: str | None = None, label: str = ""):
+        self._stem, self._category, self._label = stem, category, label or stem
+
+    def names(self) -> list[str]:
+        entries = _spec.load(self._stem)
+        if self._category is None:
+            return list(entries)
+        return [t for t, e in entries.items() if e._values.get("category") == self._category]
+
+    def __getattr__(self, name: str):
+        if name.startswith("_"):
+            raise AttributeError(name)
+        if name not in self.names():
+            raise AttributeError(f"{self._label} has no {name!r}; known: {', '.join(self.names())}")
+        return get(self._stem, name)
+
+    def __iter__(self):
+        return iter(get(self._stem, n) for n in self.names())
+
+    def __dir__(self):
+        return self.names()
+
+
+class _Namespace:
+    def __init__(self, **kinds):
+        self.__dict__.update(kinds)
+
+
+Hardware = _Namespace(Cloud=Catalog("hardware", label="mlsysim.Hardware.Cloud"))
+Models = _Namespace(Language=Catalog("models", "Language", "mlsysim.Models.Language"),
+                    Vision=Catalog("models", "Vision", "mlsysim.Models.Vision"))
+
+
+def assumption(table: str, field: str):
+    """A modelling assumption's value (float, or text) from specs/assumptions.toml; the read is recorded."""
+    return _spec.entry("assumptions", table).si(field)
+
+
+def precision_bytes(precision: str) -> float:
+    """Bytes per element of a number format named in specs/precisions.toml ("fp16", "int4", ...)."""
+    return _spec.entry("precisions", precision.lower()).si("bits") / 8

@@ -1,0 +1,357 @@
+"""Specs: every hardware, model and modelling value lives in one TOML file, with a unit and a source.
+
+A spec file is a set of tables; each table is one entry (an accelerator, a model, a group of
+assumptions).  A number is written with its unit and where it comes from::
+
+    [H100]
+    name = "NVIDIA H100 SXM5"
+    memory_bandwidth = { value = 3.35, unit = "TB/s", source = "NVIDIA H100 datasheet" }
+
+Loading checks every value against the field's expected unit (`FIELDS`): a wrong dimension, a
+missing field, an unknown field, a value that is not a positive finite number, or a missing source
+is a `SpecError` naming the file, the line, the table and the key.
+
+Every read of a value goes through `Spec`, which tells the active `reading()` recorder the value's
+key (``"hardware.H100.memory_bandwidth"``).  That is how a claim, a figure or a listing knows which
+spec values it depends on, and so what must be rebuilt when one changes.
+"""
+from __future__ import annotations
+
+import math
+import os
+import tomllib
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+SPEC_DIR = Path(__file__).with_name("specs")
+
+
+@dataclass(frozen=True)
+class Field:
+    """What a spec field must hold: a quantity convertible to `unit`, a count, or text."""
+
+    unit: str | None  # canonical unit of the float the engine sees; None for text
+    required: bool = True
+    integer: bool = False  # counts such as layers or heads
+    allow_zero: bool = False
+
+
+def quantity(unit: str, required: bool = True, allow_zero: bool = False) -> Field:
+    return Field(unit, required, allow_zero=allow_zero)
+
+
+def count(required: bool = True) -> Field:
+    return Field("", required, integer=True)
+
+
+def ratio(required: bool = True) -> Field:
+    """A dimensionless number, such as an efficiency (0 < x)."""
+    return Field("", required)
+
+
+def text(required: bool = True) -> Field:
+    return Field(None, required)
+
+
+#: The schema of each spec file: table kind -> field -> expectation.  A file's tables all share
+#: one schema unless the table names its ``kind`` (models: "transformer" or "cnn").
+FIELDS: dict[str, dict[str, Field]] = {
+    "hardware": {
+        "name": text(),
+        "vendor": text(),
+        "peak_flops": quantity("FLOP/s"),
+        "memory_bandwidth": quantity("B/s"),
+        "memory_capacity": quantity("B"),
+        "tdp": quantity("W"),
+        "scaleup_bandwidth_total": quantity("B/s"),
+        "scaleup_link": text(),
+    },
+    "transformer": {
+        "name": text(),
+        "kind": text(),
+        "category": text(),
+        "layers": count(),
+        "hidden_size": count(),
+        "num_heads": count(),
+        "num_kv_heads": count(),
+        "head_dim": count(),
+        "ffn_size": count(),
+        "vocab_size": count(),
+        "tied_embeddings": Field(None),
+        "training_tokens": quantity("token", required=False),
+        "training_gpu_hours": quantity("h", required=False),
+    },
+    "cnn": {
+        "name": text(),
+        "kind": text(),
+        "category": text(),
+        "parameters": count(),
+        "flops_per_sample": quantity("FLOP"),
+        "input_elements": count(),
+    },
+    "assumptions": {},  # free-form: every value is a quantity or ratio; see ASSUMPTION_UNITS
+    "precisions": {
+        "name": text(),
+        "bits": ratio(),
+    },
+}
+
+#: Assumption tables hold named values; each name's expected unit is declared here.
+ASSUMPTION_UNITS: dict[str, str] = {
+    "compute_efficiency": "",
+    "bandwidth_efficiency": "",
+    "context_tokens": "token",
+    "fleet_gpus": "",
+    "training_mfu": "",
+}
+
+
+class SpecError(ValueError):
+    """A spec file holds something the engine cannot use; the message names file, line and key."""
+
+
+# --- recording which spec values were read ---------------------------------------------------
+
+_recorders: list[set[str]] = []
+
+
+def record(key: str) -> None:
+    if _recorders:
+        _recorders[-1].add(key)
+
+
+def record_all(keys) -> None:
+    if _recorders:
+        _recorders[-1].update(keys)
+
+
+@contextmanager
+def reading():
+    """Collect the keys of every spec value read inside the block (nested blocks add to outer)."""
+    keys: set[str] = set()
+    _recorders.append(keys)
+    try:
+        yield keys
+    finally:
+        _recorders.pop()
+        record_all(keys)
+
+
+# --- one entry of a spec file ----------------------------------------------------------------
+
+
+class Spec:
+    """One table of a spec file.  `si(field)` gives the float the engine computes with."""
+
+    def __init__(self, file: str, table: str, values: dict, units: dict, display: dict,
+                 sources: dict, lines: dict):
+        self.file, self.table = file, table
+        self._values, self._units, self._display = values, units, display
+        self._sources, self._lines = sources, lines
+        self._cache: dict = {}
+
+    def key(self, field: str) -> str:
+        return f"{Path(self.file).stem}.{self.table}.{field}"
+
+    def si(self, field: str):
+        """The value in its canonical unit (a float), or the text; the read is recorded."""
+        try:
+            value = self._values[field]
+        except KeyError:
+            raise AttributeError(f"{self.file}: [{self.table}] has no field {field!r}") from None
+        if _recorders:
+            _recorders[-1].add(f"{Path(self.file).stem}.{self.table}.{field}")
+        return value
+
+    def get(self, field: str, default=None):
+        return self.si(field) if field in self._values else default
+
+    def quantity(self, field: str):
+        """The value as a pint Quantity, in the unit the spec file wrote it in."""
+        from .units import Q
+
+        value = self.si(field)
+        unit = self._units[field]
+        if unit is None:
+            return value
+        return Q(value, unit).to(self._display[field]) if self._display[field] else Q(value, unit)
+
+    def source(self, field: str) -> str:
+        return self._sources.get(field, "")
+
+    def line(self, field: str | None = None) -> int:
+        return self._lines.get(field, self._lines.get(None, 1))
+
+    def fields(self):
+        return list(self._values)
+
+    def __repr__(self):
+        return f"<Spec {self.file}:[{self.table}]>"
+
+
+# --- loading ---------------------------------------------------------------------------------
+
+
+def spec_dir() -> Path:
+    """Where spec files are read from: $MLSYSIM_SPECS if set (tests, what-if runs), else the package."""
+    return Path(os.environ.get("MLSYSIM_SPECS") or SPEC_DIR)
+
+
+def _line_numbers(text: str) -> dict[tuple[str, str | None], int]:
+    """(table, key) -> line number; (table, None) is the table header's line."""
+    found: dict[tuple[str, str | None], int] = {}
+    table = ""
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if line.startswith("[") and not line.startswith("[["):
+            table = line.strip("[]").strip()
+            found[(table, None)] = number
+        elif "=" in line and not line.startswith("#"):
+            key = line.split("=", 1)[0].strip().strip('"')
+            found.setdefault((table, key), number)
+    return found
+
+
+def _schema(kind_file: str, table: str, body: dict, where) -> dict[str, Field]:
+    if kind_file == "models":
+        kind = body.get("kind")
+        if kind not in ("transformer", "cnn"):
+            raise SpecError(f"{where(None)}: [{table}] kind must be \"transformer\" or \"cnn\", got {kind!r}")
+        return FIELDS[kind]
+    if kind_file == "assumptions":
+        return {name: ratio() if unit == "" else quantity(unit) for name, unit in ASSUMPTION_UNITS.items()
+                if name in body} | {k: text() for k, v in body.items() if isinstance(v, str)}
+    if kind_file in FIELDS:
+        return FIELDS[kind_file]
+    return EXTRA_FIELDS[kind_file]
+
+
+#: Spec files added by later parts register their schema here (file stem -> fields).
+EXTRA_FIELDS: dict[str, dict[str, Field]] = {}
+
+
+def load_file(path: Path) -> dict[str, Spec]:
+    """Load and check one spec file; returns table name -> Spec."""
+    from .units import ureg
+
+    import pint
+
+    text = path.read_text(encoding="utf-8")
+    name = path.name
+    lines = _line_numbers(text)
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        raise SpecError(f"{path}: not valid TOML: {err}") from None
+    kind_file = path.stem
+    reg = ureg()
+    entries: dict[str, Spec] = {}
+    for table, body in data.items():
+        def where(key, table=table):
+            return f"{path}:{lines.get((table, key), lines.get((table, None), 1))}"
+
+        if not isinstance(body, dict):
+            raise SpecError(f"{where(table)}: {table} must be a table ([{table}])")
+        if kind_file == "assumptions":
+            unknown = [k for k, v in body.items() if not isinstance(v, str) and k not in ASSUMPTION_UNITS]
+            if unknown:
+                raise SpecError(f"{where(unknown[0])}: [{table}] {unknown[0]}: unknown assumption "
+                                f"(declare its unit in mlsysim.spec.ASSUMPTION_UNITS)")
+        schema = _schema(kind_file, table, body, where)
+        values, units, display, sources, line_of = {}, {}, {}, {}, {None: lines.get((table, None), 1)}
+        for field, expect in schema.items():
+            if field not in body:
+                if expect.required:
+                    want = f" (expected {expect.unit or 'a number'})" if expect.unit is not None else ""
+                    raise SpecError(f"{where(None)}: [{table}] is missing {field}{want}")
+                continue
+            raw = body[field]
+            line_of[field] = lines.get((table, field), line_of[None])
+            if expect.unit is None:
+                values[field], units[field], display[field] = raw, None, None
+                continue
+            if not isinstance(raw, dict) or "value" not in raw:
+                raise SpecError(f"{where(field)}: [{table}] {field} must be "
+                                f"{{ value = ..., unit = \"{expect.unit}\", source = \"...\" }}")
+            unknown = set(raw) - {"value", "unit", "source", "note"}
+            if unknown:
+                raise SpecError(f"{where(field)}: [{table}] {field}: unknown key(s) {sorted(unknown)}")
+            value, unit = raw["value"], raw.get("unit", "")
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value) \
+                    or math.isinf(value):
+                raise SpecError(f"{where(field)}: [{table}] {field} = {value!r}: expected a finite number "
+                                f"in {expect.unit or 'dimensionless units'}")
+            if value < 0 or (value == 0 and not expect.allow_zero):
+                raise SpecError(f"{where(field)}: [{table}] {field} = {value!r}: must be positive "
+                                f"(expected {expect.unit or 'a count'})")
+            if expect.integer and int(value) != value:
+                raise SpecError(f"{where(field)}: [{table}] {field} = {value!r}: must be a whole number")
+            if not raw.get("source"):
+                raise SpecError(f"{where(field)}: [{table}] {field}: every value needs a source")
+            try:
+                given = reg.Quantity(value, unit)
+                canonical = given.to(expect.unit).magnitude
+            except pint.errors.DimensionalityError:
+                want = reg.Quantity(1, expect.unit).dimensionality if expect.unit else "dimensionless"
+                raise SpecError(f"{where(field)}: [{table}] {field} = {value} {unit}: expected a value in "
+                                f"{expect.unit or 'dimensionless units'} ({want}), got "
+                                f"{given.dimensionality if unit else 'a plain number'}") from None
+            except (pint.errors.UndefinedUnitError, AttributeError, TypeError, ValueError) as err:
+                raise SpecError(f"{where(field)}: [{table}] {field}: unknown unit {unit!r} ({err})") from None
+            values[field] = int(canonical) if expect.integer else float(canonical)
+            units[field], display[field] = expect.unit, unit
+            sources[field] = raw["source"]
+        extra = set(body) - set(schema)
+        if extra:
+            field = sorted(extra)[0]
+            raise SpecError(f"{where(field)}: [{table}] {field}: unknown field (known: {', '.join(schema)})")
+        entries[table] = Spec(str(path), table, values, units, display, sources, line_of)
+    return entries
+
+
+_loaded: dict[str, dict[str, Spec]] = {}
+
+
+def load(stem: str) -> dict[str, Spec]:
+    """All entries of the spec file `<stem>.toml`, loaded once per process."""
+    if stem not in _loaded:
+        path = spec_dir() / f"{stem}.toml"
+        if not path.exists():
+            raise SpecError(f"{path}: spec file not found")
+        _loaded[stem] = load_file(path)
+    return _loaded[stem]
+
+
+def entry(stem: str, table: str) -> Spec:
+    entries = load(stem)
+    try:
+        return entries[table]
+    except KeyError:
+        raise LookupError(f"no [{table}] in {stem}.toml; known: {', '.join(entries)}") from None
+
+
+def reset() -> None:
+    """Forget loaded specs (tests that point MLSYSIM_SPECS elsewhere call this)."""
+    _loaded.clear()
+    from . import registry
+
+    registry.reset()
+
+
+def record_to_file(path: str) -> None:
+    """Record every spec value this process reads into `path` (JSON list) when it exits.
+
+    `import mlsysim` calls this when $MLSYSIM_RECORD is set: that is how the build learns which
+    spec values an executed listing depends on.
+    """
+    import atexit
+    import json
+
+    keys: set[str] = set()
+    _recorders.insert(0, keys)
+
+    def dump():
+        Path(path).write_text(json.dumps(sorted(keys)))
+
+    atexit.register(dump)

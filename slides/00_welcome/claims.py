@@ -1,0 +1,61 @@
+"""Part 0 claims: the opening hook, the live answer, the taxonomy."""
+import time
+import tomllib
+from pathlib import Path
+
+import mlsysim
+from mlsysim.core import formulas
+from mlsysim.deck import Claims
+from mlsysim.registry import assumption
+
+claims = Claims(__file__)
+H100 = mlsysim.Hardware.Cloud.H100
+L405 = mlsysim.Models.Language.Llama3_405B
+WALLS = tomllib.loads((Path(__file__).parent / "part.toml").read_text(encoding="utf-8"))["walls"]
+
+
+def fleet_gpus():
+    return int(assumption("llama3_405b_training", "fleet_gpus"))
+
+
+def training_flops():
+    """Kaplan et al. (2020): about 6 FLOPs per parameter per training token."""
+    return 6 * L405.parameters * L405.spec.si("training_tokens")
+
+
+def iron_law_days():
+    seconds = formulas.iron_law(training_flops(), fleet_gpus(), H100.si("peak_flops"),
+                                assumption("llama3_405b_training", "training_mfu"), 1.0, 1.0)
+    return seconds / 86400
+
+
+claims.number("hook.fleet_gpus", fleet_gpus, fmt=",d")
+claims.number("hook.params_b", lambda: L405.parameters / 1e9, fmt=".0f", suffix="B")
+claims.number("hook.tokens_t", lambda: L405.spec.si("training_tokens") / 1e12, fmt=".1f", suffix="T")
+claims.quantity("hook.training_flops", lambda: mlsysim.Q(training_flops(), "FLOP").to("YFLOP"),
+                unit="YFLOP", fmt=".0f")
+claims.number("hook.mfu", lambda: assumption("llama3_405b_training", "training_mfu"), fmt=".0f",
+              scale=100, suffix="%")
+claims.quantity("hook.iron_law_days", lambda: mlsysim.Q(iron_law_days(), "day"), unit="day", fmt=".0f")
+claims.quantity("hook.reported_gpu_hours", lambda: L405.training_gpu_hours, unit="Mh", fmt=".2f")
+claims.quantity("hook.reported_days",
+                lambda: mlsysim.Q(L405.spec.si("training_gpu_hours") / fleet_gpus() / 24, "day"),
+                unit="day", fmt=".0f")
+claims.statement("hook.iron_law_below_reported", "a lower bound: restarts and checkpoints add the rest",
+                 lambda: iron_law_days() < L405.spec.si("training_gpu_hours") / fleet_gpus() / 24)
+
+
+def _solve_seconds():
+    llama, hw = mlsysim.Models.Language.Llama3_8B, H100
+    mlsysim.Engine.solve(llama, hw, batch_size=1)
+    start = time.perf_counter()
+    for _ in range(100):
+        mlsysim.Engine.solve(llama, hw, batch_size=1)
+    return (time.perf_counter() - start) / 100
+
+
+claims.statement("demo.under_a_millisecond", "well under a millisecond", lambda: _solve_seconds() < 1e-3)
+claims.text("demo.bottleneck", lambda: mlsysim.Engine.solve(mlsysim.Models.Language.Llama3_8B, H100,
+                                                             batch_size=1).bottleneck)
+claims.text("setup.version", lambda: mlsysim.__version__)
+claims.number("walls.count", lambda: len(WALLS), fmt="d")

@@ -1,0 +1,170 @@
+"""Part 1 claims: roofline, ridge point, the compute and memory walls, MFU, the Iron Law."""
+import tomllib
+from pathlib import Path
+
+import mlsysim
+from mlsysim import Engine, Q
+from mlsysim.deck import Claims
+from mlsysim.registry import assumption
+
+claims = Claims(__file__)
+Cloud = mlsysim.Hardware.Cloud
+H100 = Cloud.H100
+llama = mlsysim.Models.Language.Llama3_8B
+resnet = mlsysim.Models.Vision.ResNet50
+
+RESNET_BATCH = 256  # the workload choices of this part's examples
+SWEEP_BATCHES = (1, 32, 256)
+SHORT_CONTEXT = 512
+THREE = ("H100", "MI300X", "Gaudi3")
+ALL = ("H100", "A100", "B200", "MI300X", "Gaudi3")
+
+
+def context():
+    return int(assumption("serving", "context_tokens"))
+
+
+def decode(hw=H100, batch=1, seq_len=None):
+    return Engine.solve(llama, hw, batch_size=batch, seq_len=seq_len)
+
+
+def forward(hw=H100):
+    return Engine.solve(resnet, hw, batch_size=RESNET_BATCH)
+
+
+def bytes_per_weight():
+    return mlsysim.registry.precision_bytes(assumption("serving", "precision"))
+
+
+# --- assumptions, shown where used --------------------------------------------------------------
+claims.number("eta", lambda: assumption("efficiency", "compute_efficiency"), fmt=".2f")
+claims.number("eta.percent", lambda: assumption("efficiency", "compute_efficiency"), fmt=".0f", scale=100,
+              suffix="%")
+claims.number("eta_bw.percent", lambda: assumption("efficiency", "bandwidth_efficiency"), fmt=".0f",
+              scale=100, suffix="%")
+claims.number("context", context, fmt=",d")
+claims.text("precision", lambda: mlsysim.spec.entry("precisions", assumption("serving", "precision")).si("name"))
+
+# --- hardware facts ----------------------------------------------------------------------------
+for key in ALL:
+    hw = getattr(Cloud, key)
+    claims.quantity(f"hw.{key}.peak", lambda hw=hw: hw.peak_flops, unit="TFLOP/s", fmt=",.0f")
+    claims.quantity(f"hw.{key}.bw", lambda hw=hw: hw.memory_bandwidth, unit="TB/s", fmt=".2f")
+    claims.quantity(f"hw.{key}.capacity", lambda hw=hw: hw.memory_capacity, unit="GB", fmt=".0f")
+    claims.quantity(f"ridge.{key}", lambda hw=hw: Engine.ridge_point(hw), unit="FLOP/B", fmt=".0f")
+
+# --- Wall 1: compute (ResNet-50, batch 256) ---------------------------------------------------
+claims.number("resnet.batch", lambda: RESNET_BATCH, fmt="d")
+claims.quantity("resnet.flops_per_image", lambda: resnet.flops_per_sample, unit="GFLOP", fmt=".2f")
+claims.quantity("resnet.batch_flops", lambda: Q(forward().flops, "FLOP"), unit="TFLOP", fmt=".2f")
+claims.quantity("resnet.compute_time", lambda: forward().compute_time, unit="ms", fmt=".2f")
+claims.quantity("resnet.weights", lambda: Q(resnet.weight_bytes(bytes_per_weight()), "B"), unit="MB", fmt=".0f")
+claims.quantity("resnet.ai", lambda: forward().arithmetic_intensity, unit="FLOP/B", fmt=",.0f")
+claims.text("resnet.regime", lambda: forward().bottleneck)
+
+# --- Wall 2: memory (Llama-3 8B decode, batch 1) -----------------------------------------------
+claims.number("llama.params_b", lambda: llama.parameters / 1e9, fmt=".2f", suffix=" billion")
+claims.quantity("llama.weights", lambda: Q(llama.weight_bytes(bytes_per_weight()), "B"), unit="GB", fmt=".1f")
+claims.quantity("llama.streamed", lambda: Q(llama.matmul_parameters * bytes_per_weight(), "B"), unit="GB",
+                fmt=".1f")
+claims.quantity("llama.kv_context", lambda: Q(llama.kv_bytes_per_token(bytes_per_weight()) * context(), "B"),
+                unit="GB", fmt=".2f")
+claims.quantity("llama.step_flops", lambda: Q(decode().flops, "FLOP"), unit="GFLOP", fmt=".1f")
+claims.quantity("llama.memory_time", lambda: decode().memory_time, unit="ms", fmt=".2f")
+claims.quantity("llama.compute_time", lambda: decode().compute_time, unit="ms", fmt=".3f")
+claims.number("llama.memory_over_compute", lambda: decode().memory_s / decode().compute_s, fmt=".0f",
+              suffix="×")
+claims.quantity("llama.ai_b1", lambda: decode().arithmetic_intensity, unit="FLOP/B", fmt=".2f")
+claims.text("llama.regime", lambda: decode().bottleneck)
+claims.statement("llama.memory_bound", "memory-bound", lambda: decode().bottleneck == "Memory")
+
+# --- Predict: three vendors, one workload ------------------------------------------------------
+for key in THREE:
+    hw = getattr(Cloud, key)
+    claims.text(f"three.{key}.bottleneck", lambda hw=hw: decode(hw).bottleneck)
+    claims.quantity(f"three.{key}.latency", lambda hw=hw: decode(hw).latency, unit="ms", fmt=".2f")
+    claims.number(f"three.{key}.speedup", lambda hw=hw: decode(H100).latency_s / decode(hw).latency_s,
+                  fmt=".2f", suffix="×")
+
+
+def _three():
+    return [getattr(Cloud, k) for k in THREE]
+
+
+claims.statement("three.all_memory_bound", "memory-bound on all three",
+                 lambda: all(decode(hw).bottleneck == "Memory" for hw in _three()))
+claims.text("three.fastest", lambda: min(_three(), key=lambda hw: decode(hw).latency_s).name)
+claims.text("three.most_flops", lambda: max(_three(), key=lambda hw: hw.si("peak_flops")).name)
+claims.statement(
+    "three.follows_bandwidth", "the ranking follows bandwidth, not FLOP/s",
+    lambda: (sorted(_three(), key=lambda hw: decode(hw).latency_s)
+             == sorted(_three(), key=lambda hw: -hw.si("memory_bandwidth"))
+             != sorted(_three(), key=lambda hw: -hw.si("peak_flops"))))
+
+# --- MFU: what the engine finds -----------------------------------------------------------------
+claims.number("mfu.decode_b1", lambda: decode().mfu, fmt=".2f", scale=100, suffix="%")
+claims.number("mfu.decode_b64", lambda: decode(batch=64).mfu, fmt=".1f", scale=100, suffix="%")
+claims.number("mfu.decode_b256_short", lambda: decode(batch=256, seq_len=SHORT_CONTEXT).mfu, fmt=".0f",
+              scale=100, suffix="%")
+claims.number("mfu.resnet", lambda: forward().mfu, fmt=".0f", scale=100, suffix="%")
+claims.number("batch.b64", lambda: 64, fmt="d")
+claims.number("batch.b256", lambda: 256, fmt="d")
+claims.number("short_context", lambda: SHORT_CONTEXT, fmt="d")
+claims.quantity("peak_used_b1", lambda: Q(decode().mfu * H100.si("peak_flops"), "FLOP/s"),
+                unit="TFLOP/s", fmt=".1f")
+
+# --- Iron Law: which walls act on which term (from Part 0's taxonomy) --------------------------
+_walls = tomllib.loads((Path(__file__).parents[1] / "00_welcome" / "part.toml").read_text("utf-8"))["walls"]
+
+
+def _ranges(numbers):
+    out, start = [], None
+    for n in numbers + [None]:
+        if start is None:
+            start = prev = n
+        elif n is not None and n == prev + 1:
+            prev = n
+        else:
+            out.append(f"{start}" if start == prev else f"{start}–{prev}")
+            start = prev = n
+    return ", ".join(out)
+
+
+for term in ("FLOPs", "N", "Peak", "MFU", "eta_scaling", "Goodput"):
+    claims.text(f"ironlaw.walls.{term}",
+                lambda term=term: _ranges([i for i, w in enumerate(_walls, 1) if w["term"] == term]) or "—")
+
+# --- Arithmetic intensity: the batch knob --------------------------------------------------------
+for b in SWEEP_BATCHES:
+    claims.number(f"ai.batch.{b}", lambda b=b: b, fmt="d")
+    claims.quantity(f"ai.b{b}", lambda b=b: decode(batch=b).arithmetic_intensity, unit="FLOP/B", fmt=".1f")
+claims.quantity("ai.ceiling", lambda: Q(mlsysim.core.formulas.decode_intensity_ceiling(
+    llama.matmul_parameters, llama.spec.si("layers"), llama.spec.si("num_heads"), llama.spec.si("head_dim"),
+    context(), llama.kv_bytes_per_token(bytes_per_weight())), "FLOP/B"), unit="FLOP/B", fmt=".0f")
+claims.quantity("ridge.H100.effective",
+                lambda: Engine.ridge_point(H100) * assumption("efficiency", "compute_efficiency")
+                / assumption("efficiency", "bandwidth_efficiency"), unit="FLOP/B", fmt=".0f")
+claims.statement("ai.never_flips_at_context", "never turns compute-bound",
+                 lambda: Engine.crossover_batch(llama, H100) is None)
+
+# --- Exercise: the crossover ---------------------------------------------------------------------
+claims.number("crossover.weights_only", lambda: Engine.crossover_batch(llama, H100, seq_len=0), fmt="d")
+claims.number("crossover.short", lambda: Engine.crossover_batch(llama, H100, seq_len=SHORT_CONTEXT), fmt="d")
+claims.quantity("crossover.context_limit", lambda: Engine.crossover_context_limit(llama, H100), unit="token",
+                fmt=",.0f")
+claims.number("crossover.A100.short", lambda: Engine.crossover_batch(llama, Cloud.A100, seq_len=SHORT_CONTEXT),
+              fmt="d")
+claims.statement("crossover.A100_earlier", "earlier",
+                 lambda: Engine.crossover_batch(llama, Cloud.A100, seq_len=SHORT_CONTEXT)
+                 < Engine.crossover_batch(llama, H100, seq_len=SHORT_CONTEXT))
+
+# --- Ridge points across generations -----------------------------------------------------------
+claims.number("gen.flops_growth", lambda: Cloud.B200.si("peak_flops") / Cloud.A100.si("peak_flops"), fmt=".1f",
+              suffix="×")
+claims.number("gen.bw_growth", lambda: Cloud.B200.si("memory_bandwidth") / Cloud.A100.si("memory_bandwidth"),
+              fmt=".1f", suffix="×")
+claims.statement("gen.flops_outgrow_bw", "FLOP/s grew faster than bandwidth",
+                 lambda: Cloud.B200.si("peak_flops") / Cloud.A100.si("peak_flops")
+                 > Cloud.B200.si("memory_bandwidth") / Cloud.A100.si("memory_bandwidth"))
+claims.text("gen.highest_ridge", lambda: max((getattr(Cloud, k) for k in ALL),
+                                             key=lambda hw: Engine.ridge_point(hw).magnitude).name)

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Run the tests (engine, claims, lint, and the compiled PDF); run ./build.sh first.
+set -uo pipefail
+cd "$(dirname "$0")"
+PY=.venv/bin/python
+[ -x "$PY" ] || { echo "no .venv: run 'bash build.sh' first" >&2; exit 2; }
+"$PY" -m pytest "$@"
+status=$?
+if [ "$status" = 5 ]; then
+  echo "error: pytest collected no tests" >&2
+  exit 1
+fi
+exit "$status"
