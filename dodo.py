@@ -35,6 +35,7 @@ BUILD.mkdir(exist_ok=True)
 ENGINE_SOURCES = sorted(str(p) for p in PACKAGE.rglob("*.py") if "deck" not in p.parts)
 SPEC_FILES = sorted(str(p) for p in SPECS.glob("*.toml"))
 CURRENT_SPECS = B.spec_fingerprints(SPECS)
+DERIVATIONS = [str(PACKAGE / "core" / "derivations.py")] + sorted(str(p) for p in (PACKAGE / "core").glob("derive_*.py"))
 RENDER_SOURCES = [str(PACKAGE / "deck" / n) for n in ("render.py", "lint.py", "claims.py", "atomic.py")]
 
 
@@ -50,9 +51,11 @@ def _derive():
 
 def task_derive():
     """Print the sympy derivations into the engine's run-time formulas (core/_derived.py)."""
-    return {"actions": [_derive],
-            "file_dep": [str(PACKAGE / "core" / "derivations.py")],
-            "targets": [str(PACKAGE / "core" / "_derived.py")]}
+    sources = DERIVATIONS
+    targets = [str(PACKAGE / "core" / ("_derived.py" if Path(s).stem == "derivations"
+                                       else f"_derived_{Path(s).stem.removeprefix('derive_')}.py"))
+               for s in sources]
+    return {"actions": [_derive], "file_dep": sources, "targets": targets}
 
 
 def task_claims():
@@ -92,8 +95,7 @@ def task_slides():
         out_tex, out_uses = BUILD / "slides" / f"{part['dir']}.tex", BUILD / "slides" / f"{part['dir']}.uses.json"
         yield {"name": part["dir"],
                "actions": [(_render_part, [str(part_dir), str(out_tex), str(out_uses)])],
-               "file_dep": [str(part_dir / "slides.tex.j2"), str(part_dir / "part.toml"),
-                            str(PACKAGE / "core" / "derivations.py")]
+               "file_dep": [str(part_dir / "slides.tex.j2"), str(part_dir / "part.toml")] + DERIVATIONS
                + used + macros + RENDER_SOURCES,
                "task_dep": ["claims"],
                "targets": [str(out_tex), str(out_uses)]}

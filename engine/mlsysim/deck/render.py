@@ -141,6 +141,7 @@ class PartRenderer:
     def equation(self, name: str) -> Rendered:
         from ..core import derivations
 
+        derivations.modules()
         if name not in derivations.FORMULAS:
             raise RenderError(f"unknown equation {name!r} (not in mlsysim.core.derivations.FORMULAS)")
         return Rendered(derivations.latex_of(name))
