@@ -90,7 +90,7 @@ def formula(name: str, lhs: str, expr: sp.Expr, args, doc: str) -> sp.Expr:
         raise ValueError(f"formula {name}: symbols {missing} are not among its arguments")
     if name in FORMULAS:
         raise ValueError(f"formula {name} is defined twice")
-    module = sys._getframe(1).f_globals["__name__"].rsplit(".", 1)[-1]
+    module = Path(sys._getframe(1).f_globals["__file__"]).stem
     FORMULAS[name] = Formula(name, lhs, sp.simplify(expr) if not expr.has(sp.Max, sp.Min) else expr,
                              tuple(args), doc, module)
     return FORMULAS[name].expr
@@ -237,4 +237,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    # Run the imported module, not this __main__ copy: derive_*.py register into its FORMULAS.
+    from mlsysim.core import derivations as _registered
+
+    _registered.main()
