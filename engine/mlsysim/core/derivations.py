@@ -99,7 +99,7 @@ def formula(name: str, lhs: str, expr: sp.Expr, args, doc: str) -> sp.Expr:
 def latex_of(name: str) -> str:
     """The slide's equation for formula `name`: ``lhs = rhs`` in LaTeX."""
     f = FORMULAS[name]
-    return f"{f.lhs} = {sp.latex(f.expr, symbol_names=_LATEX)}"
+    return f"{f.lhs} = {sp.latex(f.expr, symbol_names=_LATEX, mul_symbol='dot')}"
 
 
 def latex_symbol(s: sp.Symbol) -> str:

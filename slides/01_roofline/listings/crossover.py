@@ -2,7 +2,7 @@ import mlsysim
 llama = mlsysim.Models.Language.Llama3_8B
 hw = mlsysim.Hardware.Cloud.H100
 # --- slide ---
-for ctx in [0, 128, 512, 4096]:          # tokens of KV cache per sequence
+for ctx in [0, 512, 4096]:      # tokens of context (KV cache) per sequence
     for bs in range(1, 1025):
         p = mlsysim.Engine.solve(llama, hw, batch_size=bs, seq_len=ctx)
         if p.bottleneck == "Compute":
