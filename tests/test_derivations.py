@@ -1,0 +1,45 @@
+"""The formulas: derived in sympy, printed to plain Python, never imported at run time."""
+import subprocess
+import sys
+
+import pytest
+import sympy as sp
+
+from conftest import ROOT
+from mlsysim.core import derivations as d
+
+
+def test_generated_modules_match_the_derivations():
+    for module in d.modules():
+        path = d.generated_path(module)
+        assert path.read_text() == d.generate(module), (
+            f"{path.name} is stale: run `python -m mlsysim.core.derivations` (or doit derive)")
+
+
+def test_ridge_point_is_solved_not_typed():
+    assert sp.simplify(d.FORMULAS["ridge_point"].expr - d.peak_flops / d.bandwidth) == 0
+
+
+def test_parameter_sum_equals_layers_times_one_layer():
+    expected = d.embedding_copies * d.vocab * d.hidden + d.layers * d.per_layer + d.hidden
+    assert sp.simplify(d.FORMULAS["parameter_count"].expr - expected) == 0
+
+
+def test_crossover_batch_balances_compute_and_memory_time():
+    f = d.FORMULAS["crossover_batch"].expr
+    t_compute = d.FORMULAS["decode_flops"].expr / (d.peak_flops * d.eta)
+    t_memory = d.FORMULAS["decode_bytes"].expr / (d.bandwidth * d.eta_bw)
+    assert sp.simplify((t_compute - t_memory).subs(d.batch, f)) == 0
+
+
+def test_equations_render_with_slide_names():
+    assert d.latex_of("ridge_point") == r"\text{AI}_{\text{ridge}} = \frac{\text{Peak}}{\text{BW}}"
+    assert r"\text{KV}_{\text{token}}" in d.latex_of("decode_intensity")
+
+
+def test_import_is_light_and_fast():
+    code = ("import sys, time; t = time.perf_counter(); import mlsysim; dt = time.perf_counter() - t; "
+            "print(sorted(m for m in ('sympy', 'pint', 'matplotlib', 'numpy', 'jinja2', 'doit') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env={"PYTHONPATH": str(ROOT / "engine"), "PATH": "/usr/bin:/bin"})
+    assert out.stdout.strip() == "[]"
