@@ -30,17 +30,19 @@ def iron_law_days():
 
 
 claims.number("hook.fleet_gpus", fleet_gpus, fmt=",d")
-claims.number("hook.params_b", lambda: L405.parameters / 1e9, fmt=".0f", suffix="B")
+claims.number("hook.params_b", lambda: L405.parameters / 1e9, fmt=".1f", suffix="B")
 claims.number("hook.tokens_t", lambda: L405.spec.si("training_tokens") / 1e12, fmt=".1f", suffix="T")
 claims.quantity("hook.training_flops", lambda: mlsysim.Q(training_flops(), "FLOP").to("YFLOP"),
                 unit="YFLOP", fmt=".0f")
 claims.number("hook.mfu", lambda: assumption("llama3_405b_training", "training_mfu"), fmt=".0f",
               scale=100, suffix="%")
-claims.quantity("hook.iron_law_days", lambda: mlsysim.Q(iron_law_days(), "day"), unit="day", fmt=".0f")
-claims.quantity("hook.reported_gpu_hours", lambda: L405.training_gpu_hours, unit="Mh", fmt=".2f")
+claims.quantity("hook.iron_law_days", lambda: mlsysim.Q(iron_law_days(), "day"), unit="day", label="days",
+                fmt=".0f")
+claims.number("hook.reported_gpu_hours", lambda: L405.spec.si("training_gpu_hours") / 1e6, fmt=".2f",
+              suffix=" million")
 claims.quantity("hook.reported_days",
                 lambda: mlsysim.Q(L405.spec.si("training_gpu_hours") / fleet_gpus() / 24, "day"),
-                unit="day", fmt=".0f")
+                unit="day", label="days", fmt=".0f")
 claims.statement("hook.iron_law_below_reported", "a lower bound: restarts and checkpoints add the rest",
                  lambda: iron_law_days() < L405.spec.si("training_gpu_hours") / fleet_gpus() / 24)
 

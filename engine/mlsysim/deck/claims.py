@@ -60,6 +60,7 @@ class Claim:
     compute: Callable[[], Any]
     kind: str  # "quantity", "number", "text", "statement"
     unit: str | None = None  # display unit of a quantity ("ms", "FLOP/B")
+    label: str | None = None  # how the unit reads on the slide, if not as written ("days" for "day")
     fmt: str = ""
     suffix: str = ""  # for numbers: "×", "%"
     scale: float = 1.0  # numbers: multiply before formatting (e.g. 100 for percent)
@@ -113,7 +114,7 @@ class Claim:
                 self.number_text = format_number(magnitude * self.scale, self.fmt) + self.suffix
             except ValueError as err:
                 raise ClaimError(f"{self.declared_at}: claim {self.id!r}: {err}") from None
-            unit = f" {self.unit}" if self.kind == "quantity" and self.unit else ""
+            unit = f" {self.label or self.unit}" if self.kind == "quantity" and self.unit else ""
             self.plain = f"{self.number_text}{unit}"
         return self
 
@@ -125,7 +126,7 @@ class Claim:
             return _latex_escape(self.plain)
         body = _latex_escape(self.number_text).replace(",", "{,}")
         if self.kind == "quantity" and self.unit:
-            body += "\\," + _latex_escape(self.unit)
+            body += "\\," + _latex_escape(self.label or self.unit)
         return body
 
     def record(self) -> dict:
@@ -172,9 +173,14 @@ class Claims:
 
         return decorate
 
-    def quantity(self, claim_id: str, compute=None, *, unit: str, fmt: str = ".3g", note: str = ""):
-        """A value with a unit; shown in `unit` with format `fmt` (".1f", ",.0f", ".3g")."""
-        return self._decorator_or_add(claim_id, compute, kind="quantity", unit=unit, fmt=fmt, note=note)
+    def quantity(self, claim_id: str, compute=None, *, unit: str, fmt: str = ".3g", label: str | None = None,
+                 note: str = ""):
+        """A value with a unit; shown in `unit` with format `fmt` (".1f", ",.0f", ".3g").
+
+        `label` is how the unit is written on the slide when that differs from pint's name
+        (unit="day", label="days")."""
+        return self._decorator_or_add(claim_id, compute, kind="quantity", unit=unit, fmt=fmt, label=label,
+                                      note=note)
 
     def number(self, claim_id: str, compute=None, *, fmt: str = ".3g", suffix: str = "",
                scale: float = 1.0, note: str = ""):
