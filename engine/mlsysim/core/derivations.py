@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import sympy as sp
+from sympy.printing.latex import LatexPrinter
 
 # --- symbols, with the names the slides use ---------------------------------------------------
 
@@ -96,10 +97,45 @@ def formula(name: str, lhs: str, expr: sp.Expr, args, doc: str) -> sp.Expr:
     return FORMULAS[name].expr
 
 
+class _SlidePrinter(LatexPrinter):
+    """sympy's LaTeX, but products list their factors in the order the formula names its arguments
+    (N, Peak, MFU, ...), as the slide reads, instead of sympy's alphabetical order."""
+
+    def __init__(self, rank: dict, **settings):
+        super().__init__(settings)
+        self.rank = rank
+
+    def _factor_key(self, factor):
+        if factor.is_Number:
+            return (-1,)
+        return (min((self.rank.get(s, len(self.rank)) for s in factor.free_symbols), default=0),
+                sp.default_sort_key(factor))
+
+    def _product(self, expr) -> str:
+        coeff, rest = expr.as_coeff_Mul()
+        factors = sorted(sp.Mul.make_args(rest), key=self._factor_key)
+        parts = [self._print(coeff)] if coeff not in (1, -1) else []
+        for factor in factors:
+            text = self._print(factor)
+            parts.append(rf"\left({text}\right)" if factor.is_Add else text)
+        return ("-" if coeff == -1 else "") + self._settings["mul_symbol_latex"].join(parts)
+
+    def _part(self, expr) -> str:
+        return self._print(expr) if expr.is_Add else self._product(expr)
+
+    def _print_Mul(self, expr):
+        numer, denom = sp.fraction(expr, exact=True)
+        if denom == 1:
+            return self._product(numer)
+        return rf"\frac{{{self._part(numer)}}}{{{self._part(denom)}}}"
+
+
 def latex_of(name: str) -> str:
     """The slide's equation for formula `name`: ``lhs = rhs`` in LaTeX."""
     f = FORMULAS[name]
-    return f"{f.lhs} = {sp.latex(f.expr, symbol_names=_LATEX, mul_symbol='dot')}"
+    rank = {s: i for i, s in enumerate(f.args)}
+    printer = _SlidePrinter(rank, symbol_names=_LATEX, mul_symbol="dot")
+    return f"{f.lhs} = {printer.doprint(f.expr)}"
 
 
 def latex_symbol(s: sp.Symbol) -> str:
