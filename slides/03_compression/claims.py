@@ -104,8 +104,16 @@ for name, bits in FLEET.items():
 claims.number("fleet.requests", lambda: replica(16).concurrent_requests, fmt="d")
 claims.number("fleet.kv_heads", lambda: llama70.spec.si("num_kv_heads"), fmt="d")
 claims.number("fleet.gpu_ratio", lambda: replica(16).accelerators / replica(4).accelerators, fmt=".0f", suffix="×")
-claims.statement("fleet.not_half", "a quarter, not half",
-                 lambda: replica(4).accelerators * 4 == replica(16).accelerators)
+
+
+def fraction_words():
+    """How the INT4 replica's GPU count compares with FP16's, in words."""
+    ratio = replica(16).accelerators / replica(4).accelerators
+    words = {1: "the same number of", 2: "half as many", 3: "a third as many", 4: "a quarter as many"}
+    return words.get(ratio, f"{replica(4).accelerators} for every {replica(16).accelerators}")
+
+
+claims.text("fleet.fraction", fraction_words)
 claims.quantity("fleet.price", lambda: mlsysim.spec.entry("costs", "H100").quantity("price_per_hour"),
                 unit="USD/h", fmt=".2f")
 claims.number("fleet.replicas", lambda: assumption("fleet", "fleet_replicas"), fmt=".0f")
