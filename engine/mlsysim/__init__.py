@@ -17,6 +17,8 @@ if _os.environ.get("MLSYSIM_RECORD"):
 
 from . import core  # noqa: F401
 from .engine import Engine, PerformanceProfile  # noqa: F401
+from .serving import ContinuousBatchingModel, ServingModel  # noqa: F401  (Part 2)
+from .compression import CompressionModel  # noqa: F401  (Part 3)
 from .registry import Hardware, Models  # noqa: F401
 from .spec import SpecError  # noqa: F401
 from .units import Q, ureg  # noqa: F401  (pint is imported on first use, not here)

@@ -42,7 +42,7 @@ class Model:
 
 
 class TransformerModel(Model):
-    """A decoder-only transformer (Llama-3 family): GQA attention, SwiGLU FFN, untied embeddings."""
+    """A decoder-only transformer (Llama-3 family): GQA attention, SwiGLU FFN, tied or untied embeddings."""
 
     kind = "transformer"
 
@@ -56,7 +56,12 @@ class TransformerModel(Model):
 
     @derived
     def matmul_parameters(self) -> int:
-        """Parameters a decode step streams: all but the input embedding table."""
+        """Parameters a decode step streams: all but the input embedding table.
+
+        With tied embeddings (Llama-3.2 1B) that table is also the output head, which every step
+        multiplies by, so all parameters are streamed."""
+        if self.spec.si("tied_embeddings"):
+            return self.parameters
         return int(f.matmul_parameters(self.parameters, self.spec.si("vocab_size"),
                                        self.spec.si("hidden_size")))
 

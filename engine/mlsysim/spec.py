@@ -66,6 +66,10 @@ FIELDS: dict[str, dict[str, Field]] = {
         "tdp": quantity("W"),
         "scaleup_bandwidth_total": quantity("B/s"),
         "scaleup_link": text(),
+        # Part 2 (disaggregated serving) and Part 3 (2:4 sparsity); optional, so absent means unknown
+        "scaleout_bandwidth": quantity("B/s", required=False),  # per GPU, one direction (its NIC)
+        "scaleout_link": text(required=False),
+        "sparse_peak_flops": quantity("FLOP/s", required=False),  # with 2:4 structured sparsity
     },
     "transformer": {
         "name": text(),
@@ -81,6 +85,7 @@ FIELDS: dict[str, dict[str, Field]] = {
         "tied_embeddings": Field(None),
         "training_tokens": quantity("token", required=False),
         "training_gpu_hours": quantity("h", required=False),
+        "max_context_tokens": quantity("token", required=False),  # the context window (max_position_embeddings)
     },
     "cnn": {
         "name": text(),
@@ -104,6 +109,12 @@ ASSUMPTION_UNITS: dict[str, str] = {
     "context_tokens": "token",
     "fleet_gpus": "",
     "training_mfu": "",
+    # Part 2: serving
+    "page_tokens": "token",
+    "draft_tokens": "token",
+    "draft_acceptance_rate": "",
+    "fleet_concurrent_requests": "request",
+    "fleet_replicas": "",
 }
 
 
@@ -228,7 +239,21 @@ def _schema(kind_file: str, table: str, body: dict, where) -> dict[str, Field]:
 
 
 #: Spec files added by later parts register their schema here (file stem -> fields).
-EXTRA_FIELDS: dict[str, dict[str, Field]] = {}
+EXTRA_FIELDS: dict[str, dict[str, Field]] = {
+    # Part 3: what each compression method costs in accuracy, as published (a cited input, not a formula)
+    "compression": {
+        "method": text(),  # "quantization" or "pruning"
+        "bits": quantity("", required=False),
+        "sparsity": quantity("", required=False),
+        "sparsity_type": text(required=False),
+        "accuracy_drop": quantity("", allow_zero=True),  # points of mean zero-shot accuracy, as a fraction
+        "evaluated_on": text(),
+    },
+    # Part 3: what an accelerator-hour costs
+    "costs": {
+        "price_per_hour": quantity("USD/h"),
+    },
+}
 
 
 def load_file(path: Path) -> dict[str, Spec]:

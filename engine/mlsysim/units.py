@@ -17,6 +17,7 @@ _DEFINITIONS = (
     "token = []",
     "request = []",
     "sample = []",
+    "USD = [currency]",
 )
 
 

@@ -1,0 +1,264 @@
+"""Part 3: compression.  Storage always shrinks; speed follows the bottleneck.
+
+    comp = mlsysim.CompressionModel()
+    r = comp.solve(llama, hw, method="quantization", target_bitwidth=4)
+    r.compressed_size, r.inference_speedup, r.accuracy_delta
+
+The speedup is the ratio of two roofline steps (`Engine.solve`'s decode step by default, or a
+prefill), before and after:
+
+* Quantisation here is weight-only (GPTQ/AWQ-style W8A16, W4A16 kernels): weights are stored and
+  streamed at `target_bitwidth` bits, dequantised on chip, multiplied in the serving precision;
+  the KV cache stays in the serving precision.  It helps memory-bound work, not compute-bound work.
+* Pruning removes weights of the decoder layers (embedding and output head stay dense):
+  unstructured zeros are kept in a dense layout by dense kernels (no speedup; the stored file
+  shrinks), structured pruning makes the matrices smaller (fewer bytes and FLOPs), and 2:4 (N:M)
+  sparsity halves the bytes read and doubles the FLOP rate, where the hardware has sparse tensor cores.
+* The accuracy cost is not computed: it is the cited measurement in specs/compression.toml.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from .core import _derived as f
+from .core import _derived_compression as fc
+from .core import _derived_serving as fs
+from .models import TransformerModel
+from .registry import assumption, precision_bytes
+from . import spec as _spec
+
+SPARSITY_TYPES = ("unstructured", "structured", "n_m")
+
+
+def _Q(value, unit):
+    from .units import Q
+
+    return Q(value, unit)
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """A roofline step: time is the slower of compute and memory."""
+
+    flops: float
+    bytes_moved: float
+    compute_s: float
+    memory_s: float
+
+    @property
+    def latency_s(self) -> float:
+        return max(self.compute_s, self.memory_s)
+
+    @property
+    def bottleneck(self) -> str:
+        return "Compute" if self.compute_s > self.memory_s else "Memory"
+
+
+def _layer_parameters(model: TransformerModel) -> float:
+    """Weights of the decoder layers: all parameters but the embedding table(s) (and the final norm)."""
+    s = model.spec.si
+    copies = 1 if s("tied_embeddings") else 2
+    return model.parameters - copies * s("vocab_size") * s("hidden_size") - s("hidden_size")
+
+
+def _step(model, hw, phase, batch, seq_len, b_kv, eta, eta_bw, dense_weight_bytes, layer_weight_bytes,
+          layer_flop_fraction=1.0, sparse_speedup=1.0):
+    """One decode step or prefill with the layer weights stored/streamed as given.
+
+    dense_weight_bytes: bytes of the streamed weights outside the decoder layers (output head);
+    layer_weight_bytes: bytes of the decoder layers' weights as stored;
+    layer_flop_fraction: share of the layers' weight FLOPs still done (structured pruning: 1 - s);
+    sparse_speedup: FLOP-rate gain on the layers' matmuls (2:4 on sparse tensor cores).
+    """
+    s = model.spec.si
+    p_mm = model.matmul_parameters
+    p_layers = _layer_parameters(model)
+    kv_token = model.kv_bytes_per_token(b_kv)
+    if phase == "decode":
+        tokens = batch
+        attn = f.decode_flops(batch, 0, s("layers"), s("num_heads"), s("head_dim"), seq_len)
+        kv_bytes = batch * kv_token * seq_len
+    elif phase == "prefill":
+        tokens = batch * seq_len
+        attn = fs.prefill_flops(batch, 0, s("layers"), s("num_heads"), s("head_dim"), seq_len)
+        kv_bytes = batch * kv_token * seq_len
+    else:
+        raise ValueError(f"phase must be 'decode' or 'prefill', got {phase!r}")
+    peak = hw.si("peak_flops")
+    head_flops = 2 * tokens * (p_mm - p_layers)
+    layer_flops = 2 * tokens * p_layers * layer_flop_fraction
+    flops = attn + head_flops + layer_flops
+    compute_s = (f.compute_time(attn + head_flops, peak, eta)
+                 + f.compute_time(layer_flops, peak * sparse_speedup, eta))
+    moved = dense_weight_bytes + layer_weight_bytes + kv_bytes
+    return Step(flops, moved, compute_s, f.memory_time(moved, hw.si("memory_bandwidth"), eta_bw))
+
+
+def _cited_accuracy(method: str, bits=None, sparsity=None, sparsity_type=None):
+    """(drop, entry) from specs/compression.toml for this method and level, or (None, None)."""
+    for name, entry in _spec.load("compression").items():
+        if entry.si("method") != method:
+            continue
+        if method == "quantization" and entry.get("bits") == bits:
+            return entry.si("accuracy_drop"), name
+        if (method == "pruning" and entry.get("sparsity_type") == sparsity_type
+                and entry.get("sparsity") == sparsity):
+            return entry.si("accuracy_drop"), name
+    return None, None
+
+
+@dataclass(frozen=True, slots=True)
+class CompressionResult:
+    model_name: str
+    hardware_name: str
+    method: str
+    level: str  # "INT4", "50% structured", ...
+    phase: str
+    original_bytes: float
+    compressed_bytes: float
+    baseline: Step
+    compressed: Step
+    accuracy_drop: float | None
+    accuracy_entry: str | None
+
+    @property
+    def compressed_size(self):
+        return _Q(self.compressed_bytes, "B").to("GB")
+
+    @property
+    def original_size(self):
+        return _Q(self.original_bytes, "B").to("GB")
+
+    @property
+    def compression_ratio(self) -> float:
+        return self.original_bytes / self.compressed_bytes
+
+    @property
+    def inference_speedup(self) -> float:
+        """Baseline step time over compressed step time (the roofline decides which term shrinks)."""
+        return self.baseline.latency_s / self.compressed.latency_s
+
+    @property
+    def latency(self):
+        return _Q(self.compressed.latency_s * 1e3, "ms")
+
+    @property
+    def bottleneck(self) -> str:
+        return self.compressed.bottleneck
+
+    @property
+    def accuracy_delta(self) -> float:
+        """Change in mean zero-shot accuracy (a fraction; negative is a loss), as cited in the specs."""
+        if self.accuracy_drop is None:
+            raise LookupError(f"no cited accuracy for {self.method} at {self.level}: add an entry to "
+                              f"specs/compression.toml with its source")
+        return 0.0 - self.accuracy_drop  # (not -0.0 for a zero drop)
+
+
+class CompressionModel:
+    """Quantisation and pruning: what they store, what they speed up, what they cost (Part 3)."""
+
+    def solve(self, model, hw, method: str = "quantization", target_bitwidth: int | None = None,
+              sparsity: float | None = None, sparsity_type: str = "unstructured", batch_size: int = 1,
+              seq_len: int | None = None, precision: str | None = None, phase: str = "decode",
+              efficiency: float | None = None, bandwidth_efficiency: float | None = None) -> CompressionResult:
+        if not isinstance(model, TransformerModel):
+            raise TypeError(f"CompressionModel needs a transformer, got {model!r}")
+        seq_len = int(assumption("serving", "context_tokens")) if seq_len is None else int(seq_len)
+        precision = precision or assumption("serving", "precision")
+        eta = assumption("efficiency", "compute_efficiency") if efficiency is None else efficiency
+        eta_bw = (assumption("efficiency", "bandwidth_efficiency") if bandwidth_efficiency is None
+                  else bandwidth_efficiency)
+        b = precision_bytes(precision)
+        p_mm, p_layers = model.matmul_parameters, _layer_parameters(model)
+        head = (p_mm - p_layers) * b  # streamed weights outside the decoder layers
+        args = (model, hw, phase, batch_size, seq_len, b, eta, eta_bw)
+        baseline = _step(*args, head, p_layers * b)
+        original = model.weight_bytes(b)
+        if method == "quantization":
+            if target_bitwidth is None:
+                raise ValueError("quantization needs target_bitwidth (16, 8, 4)")
+            bits = float(target_bitwidth)
+            bq = bits / 8
+            compressed_bytes = fc.quantized_bytes(model.parameters, bits)
+            step = _step(*args, (p_mm - p_layers) * bq, p_layers * bq)
+            base_bits = b * 8
+            drop, entry = (0.0, None) if bits >= base_bits else _cited_accuracy("quantization", bits=bits)
+            level = f"{int(bits)}-bit"
+        elif method == "pruning":
+            if sparsity is None or not 0 <= sparsity < 1:
+                raise ValueError(f"pruning needs 0 <= sparsity < 1, got {sparsity}")
+            if sparsity_type not in SPARSITY_TYPES:
+                raise ValueError(f"sparsity_type must be one of {SPARSITY_TYPES}, got {sparsity_type!r}")
+            outside = original - p_layers * b
+            if sparsity_type == "unstructured":
+                # stored compressed (values + bitmask); run dense: the zeros are multiplied like any weight
+                compressed_bytes = outside + p_layers * fc.unstructured_bytes_per_weight(sparsity, b)
+                step = _step(*args, head, p_layers * b)
+            elif sparsity_type == "structured":
+                per = fc.structured_bytes_per_weight(sparsity, b)
+                compressed_bytes = outside + p_layers * per
+                step = _step(*args, head, p_layers * per, layer_flop_fraction=1 - sparsity)
+            else:
+                if not math.isclose(sparsity, 0.5):
+                    raise ValueError("n_m sparsity is modelled as 2:4 (sparsity 0.5)")
+                per = fc.nm_bytes_per_weight(sparsity, b, math.log2(4))
+                compressed_bytes = outside + p_layers * per
+                sparse_peak = hw.spec.get("sparse_peak_flops")
+                if sparse_peak is None:  # no sparse tensor cores: a dense kernel on the expanded matrix
+                    step = _step(*args, head, p_layers * b)
+                else:
+                    step = _step(*args, head, p_layers * per, sparse_speedup=sparse_peak / hw.si("peak_flops"))
+            drop, entry = _cited_accuracy("pruning", sparsity=sparsity, sparsity_type=sparsity_type)
+            level = f"{sparsity:.0%} {sparsity_type}"
+        else:
+            raise ValueError(f"method must be 'quantization' or 'pruning', got {method!r}")
+        return CompressionResult(model.name, hw.name, method, level, phase, original, compressed_bytes,
+                                 baseline, step, drop, entry)
+
+    @staticmethod
+    def replica(model, hw, target_bitwidth: int | None = None, concurrent_requests: int | None = None,
+                seq_len: int | None = None, precision: str | None = None) -> "Replica":
+        """Accelerators one serving replica needs: weights (at `target_bitwidth`) plus the KV cache of
+        `concurrent_requests` requests of `seq_len` tokens (serving precision), rounded up to a
+        tensor-parallel degree that divides the model's KV heads."""
+        seq_len = int(assumption("serving", "context_tokens")) if seq_len is None else int(seq_len)
+        precision = precision or assumption("serving", "precision")
+        b = precision_bytes(precision)
+        n_req = (int(assumption("fleet", "fleet_concurrent_requests")) if concurrent_requests is None
+                 else int(concurrent_requests))
+        bits = b * 8 if target_bitwidth is None else float(target_bitwidth)
+        weights = fc.quantized_bytes(model.parameters, bits)
+        kv = fs.kv_cache_per_request(model.spec.si("layers"), model.spec.si("num_kv_heads"),
+                                                  model.spec.si("head_dim"), seq_len, b)
+        need = math.ceil(fc.accelerators_for_memory(weights, n_req, kv, hw.si("memory_capacity")))
+        # tensor parallelism shards attention by KV heads: the degree divides them (or is a multiple)
+        kv_heads = model.spec.si("num_kv_heads")
+        tp = next(d for d in range(need, kv_heads * need + 1) if kv_heads % d == 0 or d % kv_heads == 0)
+        return Replica(model.name, hw.name, hw.key, bits, n_req, seq_len, weights, n_req * kv, need, tp)
+
+
+@dataclass(frozen=True, slots=True)
+class Replica:
+    model_name: str
+    hardware_name: str
+    hardware_key: str
+    bits: float
+    concurrent_requests: int
+    seq_len: int
+    weight_bytes: float
+    kv_bytes: float
+    memory_minimum: int  # accelerators whose memory holds it all
+    accelerators: int  # rounded up to a tensor-parallel degree that divides the KV heads
+
+    @property
+    def weights(self):
+        return _Q(self.weight_bytes, "B").to("GB")
+
+    @property
+    def annual_cost(self):
+        """Accelerators x price per accelerator-hour (specs/costs.toml) x hours in a year, always on."""
+        price = _spec.entry("costs", self.hardware_key).si("price_per_hour")  # USD/h
+        hours = _Q(1, "year").to("h").magnitude  # a Julian year, 365.25 days
+        return _Q(fc.annual_cost(self.accelerators, price, hours), "USD")

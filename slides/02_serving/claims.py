@@ -1,0 +1,207 @@
+"""Part 2 claims: prefill and decode, the KV cache, continuous batching and paging, speculative
+decoding, disaggregated serving, and the serving fallacies.  (Shared ids from Part 1: "context",
+"precision", "mfu.decode_b1", "hw.<key>.peak", "hw.<key>.bw", "hw.<key>.capacity".)"""
+import math
+
+import mlsysim
+from mlsysim import Q
+from mlsysim.deck import Claims
+from mlsysim.registry import assumption, precision_bytes
+from mlsysim.serving import kv_bytes_per_request_mha
+
+claims = Claims(__file__)
+Cloud = mlsysim.Hardware.Cloud
+H100, A100 = Cloud.H100, Cloud.A100
+llama = mlsysim.Models.Language.Llama3_8B
+small_draft = mlsysim.Models.Language.Llama3_2_1B
+ALL = ("H100", "A100", "B200", "MI300X", "Gaudi3")
+
+# workload choices of this part's examples (shown on the slides)
+PAGE = 16  # the reference's page size
+LISTING_BATCH_PAGED = 32  # max_batch_size of the PagedAttention listing
+LISTING_BATCH_EXERCISE = 64  # max_batch_size of Exercise 2's listing
+ITL_TARGET_MS = 10  # Exercise 2's latency target
+REFERENCE_ALPHA = 0.7  # the acceptance rate of the reference's listing
+DRAFT_SWEEP = (1, 3, 5, 8)  # draft lengths of our listing
+
+serving = mlsysim.ServingModel()
+cb = mlsysim.ContinuousBatchingModel()
+
+
+def context():
+    return int(assumption("serving", "context_tokens"))
+
+
+def fp16():
+    return precision_bytes(assumption("serving", "precision"))
+
+
+def one(hw=H100, **kw):
+    return serving.solve(llama, hw, seq_len=context(), batch_size=1, **kw)
+
+
+def batching(hw=H100, **kw):
+    return cb.solve(llama, hw, seq_len=context(), page_size=PAGE, **kw)
+
+
+# --- the two phases -----------------------------------------------------------------------------
+claims.quantity("serving.ttft", lambda: one().ttft, unit="ms", fmt=".0f")
+claims.quantity("serving.itl", lambda: one().itl, unit="ms", fmt=".2f")
+claims.number("serving.ttft_over_itl", lambda: one().ttft_s / one().itl_s, fmt=".0f", suffix="×")
+claims.quantity("serving.prefill_flops", lambda: Q(one().prefill.flops, "FLOP"), unit="TFLOP", fmt=".1f")
+claims.quantity("serving.prefill_memory", lambda: Q(one().prefill.memory_s * 1e3, "ms"), unit="ms", fmt=".1f")
+claims.quantity("serving.decode_flops", lambda: Q(one().decode.flops, "FLOP"), unit="GFLOP", fmt=".1f")
+claims.number("serving.decode_ai", lambda: one().decode.arithmetic_intensity.magnitude, fmt=".1f")
+claims.text("serving.prefill_regime", lambda: one().prefill.bottleneck)
+claims.text("serving.decode_regime", lambda: one().decode.bottleneck)
+claims.statement("serving.prefill_compute_bound", "compute-bound",
+                 lambda: one().prefill.bottleneck == "Compute")
+claims.statement("serving.decode_memory_bound", "memory-bound", lambda: one().decode.bottleneck == "Memory")
+claims.number("serving.attention_share", lambda: 1 - 2 * llama.matmul_parameters * context() / one().prefill.flops,
+              fmt=".0f", scale=100, suffix="%")
+claims.statement("serving.ttft_over_100ms", "well over a hundred milliseconds",
+                 lambda: one().ttft_s > 0.1)
+for key in ALL:
+    hw = getattr(Cloud, key)
+    claims.quantity(f"serving.{key}.ttft", lambda hw=hw: one(hw).ttft, unit="ms", fmt=".0f")
+    claims.quantity(f"serving.{key}.itl", lambda hw=hw: one(hw).itl, unit="ms", fmt=".2f")
+claims.text("serving.fastest_ttft", lambda: min((getattr(Cloud, k) for k in ALL), key=lambda hw: one(hw).ttft_s).name)
+claims.text("serving.fastest_itl", lambda: min((getattr(Cloud, k) for k in ALL), key=lambda hw: one(hw).itl_s).name)
+claims.statement(
+    "serving.ttft_follows_flops", "TTFT follows FLOP/s and ITL follows bandwidth",
+    lambda: (sorted(ALL, key=lambda k: one(getattr(Cloud, k)).ttft_s)
+             == sorted(ALL, key=lambda k: -getattr(Cloud, k).si("peak_flops")))
+    and (sorted(ALL, key=lambda k: one(getattr(Cloud, k)).itl_s)
+         == sorted(ALL, key=lambda k: -getattr(Cloud, k).si("memory_bandwidth"))))
+
+# --- the KV cache -------------------------------------------------------------------------------
+s = llama.spec.si
+claims.number("kv.layers", lambda: s("layers"), fmt="d")
+claims.number("kv.heads", lambda: s("num_heads"), fmt="d")
+claims.number("kv.kv_heads", lambda: s("num_kv_heads"), fmt="d")
+claims.number("kv.head_dim", lambda: s("head_dim"), fmt="d")
+claims.number("kv.bytes_per_element", lambda: fp16(), fmt=".0f")
+claims.quantity("kv.per_token", lambda: Q(llama.kv_bytes_per_token(fp16()), "B"), unit="kB", fmt=".0f")
+claims.quantity("kv.per_request", lambda: one().kv_cache_per_request, unit="GB", fmt=".3f")
+claims.quantity("kv.per_request_mha", lambda: Q(kv_bytes_per_request_mha(llama, context(), fp16()), "B"),
+                unit="GB", fmt=".2f")
+claims.number("kv.mha_over_gqa", lambda: kv_bytes_per_request_mha(llama, context(), fp16()) / one().kv_bytes,
+              fmt=".0f", suffix="×")
+claims.quantity("kv.weights", lambda: Q(llama.weight_bytes(fp16()), "B"), unit="GB", fmt=".1f")
+claims.quantity("kv.free", lambda: batching().free_memory, unit="GB", fmt=".1f")
+claims.number("kv.concurrent", lambda: batching().memory_limit, fmt="d")
+claims.number("kv.concurrent_mha",
+              lambda: math.floor((H100.si("memory_capacity") - llama.weight_bytes(fp16()))
+                                 / kv_bytes_per_request_mha(llama, context(), fp16())), fmt="d")
+
+# --- continuous batching and paging -----------------------------------------------------------
+claims.number("cb.page", lambda: PAGE, fmt="d")
+claims.number("cb.page_default", lambda: assumption("paging", "page_tokens"), fmt=".0f")
+claims.number("cb.max_context", lambda: llama.spec.si("max_context_tokens"), fmt=",.0f")
+claims.quantity("cb.reserved_static", lambda: Q(batching().reserved_static, "B"), unit="GB", fmt=".2f")
+claims.quantity("cb.reserved_paged", lambda: Q(batching().reserved_paged, "B"), unit="GB", fmt=".3f")
+claims.number("cb.static_util", lambda: batching().static_utilization, fmt=".0f", scale=100, suffix="%")
+claims.number("cb.paged_util", lambda: batching().paged_utilization, fmt=".0f", scale=100, suffix="%")
+claims.number("cb.static_limit", lambda: batching().static_limit, fmt="d")
+claims.number("cb.paged_limit", lambda: batching().memory_limit, fmt="d")
+claims.number("cb.paged_over_static", lambda: batching().memory_limit / batching().static_limit, fmt=".1f",
+              suffix="×")
+claims.quantity("cb.page_kv", lambda: Q(PAGE * llama.kv_bytes_per_token(fp16()), "B"), unit="MB", fmt=".1f")
+claims.number("cb.listing_batch", lambda: LISTING_BATCH_PAGED, fmt="d")
+claims.quantity("cb.listing_itl", lambda: batching(max_batch_size=LISTING_BATCH_PAGED).itl, unit="ms", fmt=".1f")
+claims.text("cb.listing_binding", lambda: batching(max_batch_size=LISTING_BATCH_PAGED).binding)
+
+# --- Exercise 2: an ITL target -------------------------------------------------------------------
+
+
+def with_target(**kw):
+    return batching(itl_slo=Q(ITL_TARGET_MS, "ms"), **kw)
+
+
+claims.quantity("cb.target", lambda: Q(ITL_TARGET_MS, "ms"), unit="ms", fmt=".0f")
+claims.number("cb.exercise_batch", lambda: LISTING_BATCH_EXERCISE, fmt="d")
+claims.quantity("cb.exercise_itl", lambda: batching(max_batch_size=LISTING_BATCH_EXERCISE).itl, unit="ms",
+                fmt=".1f")
+claims.statement("cb.exercise_misses", "misses the target",
+                 lambda: batching(max_batch_size=LISTING_BATCH_EXERCISE).itl.to("ms").magnitude > ITL_TARGET_MS)
+claims.number("cb.target_limit", lambda: with_target().max_concurrent_requests, fmt="d")
+claims.text("cb.target_binding", lambda: with_target().binding)
+claims.quantity("cb.target_itl", lambda: with_target().itl, unit="ms", fmt=".2f")
+claims.quantity("cb.target_throughput", lambda: with_target().throughput, unit="token/s", fmt=",.0f")
+claims.statement("cb.latency_binds_first", "the latency target binds long before memory runs out",
+                 lambda: with_target().binding == "ITL target" and with_target().itl_limit < with_target().memory_limit)
+claims.number("cb.int8_target_limit", lambda: with_target(precision="int8").max_concurrent_requests, fmt="d")
+claims.number("cb.int8_memory_limit", lambda: with_target(precision="int8").memory_limit, fmt="d")
+claims.number("cb.int8_gain", lambda: with_target(precision="int8").max_concurrent_requests
+              / with_target().max_concurrent_requests, fmt=".1f", suffix="×")
+claims.statement("cb.int8_more_than_doubles", "more than doubles",
+                 lambda: with_target(precision="int8").max_concurrent_requests > 2 * with_target().max_concurrent_requests)
+
+# --- speculative decoding -------------------------------------------------------------------------
+
+
+def spec(draft=llama, k=None):
+    return one(draft_model=draft, draft_acceptance_rate=REFERENCE_ALPHA, draft_tokens=k)
+
+
+claims.number("spec.alpha", lambda: REFERENCE_ALPHA, fmt=".1f")
+claims.number("spec.gamma", lambda: spec().draft_tokens, fmt="d")
+claims.number("spec.naive", lambda: spec().draft_tokens * REFERENCE_ALPHA, fmt=".1f")
+claims.number("spec.expected", lambda: spec().expected_tokens_per_pass, fmt=".2f")
+claims.number("spec.self_speedup", lambda: spec().speculative_speedup, fmt=".2f", suffix="×")
+claims.statement("spec.self_slower", "slower than not speculating at all", lambda: spec().speculative_speedup < 1)
+claims.text("spec.draft", lambda: small_draft.name)
+claims.number("spec.draft_params", lambda: small_draft.parameters / 1e9, fmt=".2f", suffix=" billion")
+claims.number("spec.cost_ratio", lambda: spec(small_draft).draft_cost_ratio, fmt=".2f")
+claims.number("spec.verify_ratio", lambda: spec(small_draft).verify_cost_ratio, fmt=".1f")
+claims.number("spec.small_speedup", lambda: spec(small_draft).speculative_speedup, fmt=".2f", suffix="×")
+
+
+def best_k():
+    return max(DRAFT_SWEEP, key=lambda k: spec(small_draft, k).speculative_speedup)
+
+
+claims.number("spec.best_k", best_k, fmt="d")
+claims.number("spec.best_speedup", lambda: spec(small_draft, best_k()).speculative_speedup, fmt=".2f", suffix="×")
+claims.quantity("spec.effective_itl", lambda: spec(small_draft, best_k()).effective_itl, unit="ms", fmt=".2f")
+
+# --- disaggregated serving ---------------------------------------------------------------------
+
+
+def split():
+    return serving.solve(llama, H100, seq_len=context(), decode_hardware=A100)
+
+
+claims.quantity("disagg.ttft", lambda: split().ttft, unit="ms", fmt=".0f")
+claims.quantity("disagg.itl", lambda: split().itl, unit="ms", fmt=".2f")
+claims.quantity("disagg.link", lambda: Q(split().link_bandwidth, "B/s"), unit="GB/s", fmt=".0f")
+claims.text("disagg.link_name", lambda: A100.spec.si("scaleout_link"))
+claims.quantity("disagg.transfer", lambda: split().kv_transfer_time, unit="ms", fmt=".1f")
+claims.number("disagg.transfer_in_itls", lambda: split().kv_transfer_s / split().itl_s, fmt=".1f")
+claims.number("disagg.itl_penalty", lambda: split().itl_s / one().itl_s, fmt=".2f", suffix="×")
+
+# --- fallacies ------------------------------------------------------------------------------------
+claims.number("fallacy.flops_ratio", lambda: H100.si("peak_flops") / A100.si("peak_flops"), fmt=".1f", suffix="×")
+claims.number("fallacy.itl_ratio", lambda: one(A100).itl_s / one(H100).itl_s, fmt=".2f", suffix="×")
+claims.number("fallacy.bw_ratio", lambda: H100.si("memory_bandwidth") / A100.si("memory_bandwidth"), fmt=".2f",
+              suffix="×")
+
+
+def doubled():
+    return batching(memory_capacity=2 * H100.si("memory_capacity"))
+
+
+claims.quantity("fallacy.capacity", lambda: H100.memory_capacity, unit="GB", fmt=".0f")
+claims.quantity("fallacy.capacity2", lambda: 2 * H100.memory_capacity, unit="GB", fmt=".0f")
+claims.number("fallacy.conc", lambda: batching().memory_limit, fmt="d")
+claims.number("fallacy.conc2", lambda: doubled().memory_limit, fmt="d")
+claims.number("fallacy.conc_ratio", lambda: doubled().memory_limit / batching().memory_limit, fmt=".2f",
+              suffix="×")
+claims.statement("fallacy.more_than_double", "more than double",
+                 lambda: doubled().memory_limit > 2 * batching().memory_limit)
+claims.quantity("fallacy.tput_b1", lambda: one().decode.throughput, unit="token/s", fmt=",.0f")
+claims.quantity("fallacy.tput_full", lambda: batching().throughput, unit="token/s", fmt=",.0f")
+claims.number("fallacy.tput_gain", lambda: batching().throughput.magnitude / one().decode.throughput.magnitude,
+              fmt=".0f", suffix="×")
+claims.quantity("fallacy.peak_used_b1",
+                lambda: Q(one().decode.mfu * H100.si("peak_flops"), "FLOP/s"), unit="TFLOP/s", fmt=".1f")
