@@ -2,6 +2,7 @@
 import json
 import re
 import subprocess
+import unicodedata
 
 import pytest
 
@@ -9,8 +10,9 @@ from conftest import BUILD, ROOT, require_build
 
 
 def normalise(text: str) -> str:
-    """Compare without whitespace (pdftotext turns thin spaces into spaces, or drops them)."""
-    return re.sub(r"\s+", "", text.replace("\u2009", " "))
+    """Compare without whitespace (pdftotext turns thin spaces into spaces, or drops them) and with
+    ligatures unfolded (ﬀ -> ff)."""
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text))
 
 
 @pytest.fixture(scope="module")
@@ -18,9 +20,10 @@ def deck():
     from pypdf import PdfReader
 
     pdf = require_build(BUILD / "deck.pdf")
-    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True,
-                          check=True).stdout
-    pages = text.split("\f")
+    # Two readings of each page: layout order (tables) and content-stream order (text beside figures).
+    readings = [subprocess.run(["pdftotext", mode, str(pdf), "-"], capture_output=True, text=True,
+                               check=True).stdout.split("\f") for mode in ("-layout", "-raw")]
+    pages = ["\n".join(texts) for texts in zip(*readings)]
     reader = PdfReader(str(pdf))
     dests = {name: reader.get_destination_page_number(d) for name, d in reader.named_destinations.items()}
     return pages, dests
