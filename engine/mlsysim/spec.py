@@ -81,6 +81,7 @@ FIELDS: dict[str, dict[str, Field]] = {
         "tied_embeddings": Field(None),
         "training_tokens": quantity("token", required=False),
         "training_gpu_hours": quantity("h", required=False),
+        "training_context": quantity("token", required=False),
     },
     "cnn": {
         "name": text(),
@@ -229,6 +230,25 @@ def _schema(kind_file: str, table: str, body: dict, where) -> dict[str, Field]:
 
 #: Spec files added by later parts register their schema here (file stem -> fields).
 EXTRA_FIELDS: dict[str, dict[str, Field]] = {}
+
+#: Part 4: clusters.  Bandwidths are per GPU, per direction; latencies per hop.
+EXTRA_FIELDS["clusters"] = {
+    "name": text(),
+    "accelerator": text(),  # a table of hardware.toml
+    "gpus": count(),
+    "gpus_per_node": count(),
+    "scaleup_latency": quantity("s"),
+    "scaleout_link": text(),
+    "scaleout_bandwidth": quantity("B/s"),
+    "scaleout_latency": quantity("s"),
+    "gpu_mtbf": quantity("s"),
+}
+ASSUMPTION_UNITS.update({  # Part 4: training memory and checkpointing
+    "optimizer_copies": "",
+    "layer_activation_bytes": "",
+    "storage_write_bandwidth": "B/s",
+    "restart_time": "s",
+})
 
 
 def load_file(path: Path) -> dict[str, Spec]:
