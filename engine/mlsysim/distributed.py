@@ -33,13 +33,13 @@ TP_ALLREDUCES_PER_LAYER = 4
 class NotANumber(float):
     """Stands where a time or an efficiency would be, for a configuration that cannot run."""
 
-    def __new__(cls, reason: str):
+    def __new__(cls, reason: str, label: str = "infeasible"):
         obj = super().__new__(cls, math.nan)
-        obj.reason = reason
+        obj.reason, obj.label = reason, label
         return obj
 
     def __format__(self, spec: str) -> str:
-        return "does not fit"
+        return self.label
 
     def __repr__(self):
         return f"NotANumber({self.reason!r})"
@@ -86,12 +86,10 @@ class DistributedResult:
     feasible: bool
     reason: str = ""
     memory: MemoryPerGPU | None = None
-    ideal_s: float = math.nan  # the step at perfect scaling: compute only, every GPU busy
-    compute_s: float = math.nan  # compute on one GPU's critical path (= ideal_s)
-    tp_comm_s: float = math.nan
-    pp_comm_s: float = math.nan
-    dp_comm_s: float = math.nan
-    bubble_s: float = math.nan
+    micro_compute_s: float = math.nan  # t_c: one microbatch's compute on one GPU
+    micro_tp_s: float = math.nan  # t_TP: its tensor-parallel AllReduces
+    micro_pp_s: float = math.nan  # t_PP: its stage-to-stage sends
+    dp_comm_s: float = math.nan  # T_DP: the gradient AllReduce, once per step
     straggler_factor: float = 1.0
     eta: float = math.nan
     dp_algorithm: str = ""
@@ -99,12 +97,40 @@ class DistributedResult:
 
     # --- the step ---------------------------------------------------------------------------
     def _or_missing(self, value):
-        return value if self.feasible else NotANumber(self.reason)
+        if self.feasible:
+            return value
+        return NotANumber(self.reason, "does not fit" if self.memory is not None else "infeasible")
+
+    def _terms(self):
+        return (self.pp_size, self.microbatch_count, self.micro_compute_s, self.micro_tp_s, self.micro_pp_s,
+                self.dp_comm_s, self.straggler_factor)
 
     @property
     def step_s(self) -> float:
-        busy = self.compute_s + self.tp_comm_s + self.pp_comm_s + self.bubble_s + self.dp_comm_s
-        return self._or_missing(self.straggler_factor * busy)
+        """T_step = s ((M + P - 1)(t_c + t_TP + t_PP) + T_DP)."""
+        return self._or_missing(fd.training_step_time(*self._terms()))
+
+    @property
+    def ideal_s(self) -> float:
+        """The step at perfect scaling: compute only, every GPU busy."""
+        return self.microbatch_count * self.micro_compute_s
+
+    @property
+    def compute_s(self) -> float:
+        return self.ideal_s
+
+    @property
+    def tp_comm_s(self) -> float:
+        return self.microbatch_count * self.micro_tp_s
+
+    @property
+    def pp_comm_s(self) -> float:
+        return self.microbatch_count * self.micro_pp_s
+
+    @property
+    def bubble_s(self) -> float:
+        """The (P-1) idle slots of the pipeline, each one microbatch's compute and communication."""
+        return (self.pp_size - 1) * (self.micro_compute_s + self.micro_tp_s + self.micro_pp_s)
 
     @property
     def step_time(self):
@@ -119,7 +145,7 @@ class DistributedResult:
     @property
     def scaling_efficiency(self) -> float:
         """Ideal step over actual step: the fraction of perfect N-fold speedup achieved."""
-        return self._or_missing(self.ideal_s / self.step_s)
+        return self._or_missing(fd.scaling_efficiency(*self._terms()))
 
     @property
     def communication_overhead(self) -> float:
@@ -214,16 +240,11 @@ class DistributedModel:
         if pp_size > 1:  # activations forward and their gradients back, each GPU its 1/TP slice
             bw, lat = self._link(fleet, tp_size * pp_size)
             pp_micro = 2 * fd.p2p_time(activation_msg / tp_size, bw, lat)
-        slots = fd.pipeline_makespan(pp_size, m, 1, 0)  # (M + P - 1) microbatch-times
-        compute_micro = ideal / m
-        bubble = (slots - m) * (compute_micro + tp_micro + pp_micro)
-
         grad_bytes = model.parameters / (tp_size * pp_size) * act_bytes
         dp_time, algorithm = self._dp_allreduce(fleet, grad_bytes, dp, tp_size * pp_size)
         return DistributedResult(dp_size=dp, microbatch_count=m, feasible=True, memory=memory,
-                                 ideal_s=ideal, compute_s=ideal, tp_comm_s=m * tp_micro,
-                                 pp_comm_s=m * pp_micro, dp_comm_s=dp_time, bubble_s=bubble, eta=eta,
-                                 dp_algorithm=algorithm, notes=tuple(notes), **base)
+                                 micro_compute_s=ideal / m, micro_tp_s=tp_micro, micro_pp_s=pp_micro,
+                                 dp_comm_s=dp_time, eta=eta, dp_algorithm=algorithm, notes=tuple(notes), **base)
 
     # --- the pieces --------------------------------------------------------------------------
     @staticmethod

@@ -46,3 +46,11 @@ def young_interval(delta, mtbf):
 def goodput(delta, mtbf, restart):
     """useful fraction of time with checkpoints every tau* and a restart per failure"""
     return -sqrt(2)*sqrt(delta)/sqrt(mtbf) + 1 - restart/mtbf
+
+def training_step_time(stages, microbatches, t_c, t_tp, t_pp, t_dp, straggler):
+    """one synchronous step: M+P-1 pipeline slots, then the gradient AllReduce, times the straggler drag"""
+    return straggler*(t_dp + (microbatches + stages - 1)*(t_c + t_pp + t_tp))
+
+def scaling_efficiency(stages, microbatches, t_c, t_tp, t_pp, t_dp, straggler):
+    """ideal step (compute only, every GPU busy) over the actual step"""
+    return microbatches*t_c/(straggler*(t_dp + (microbatches + stages - 1)*(t_c + t_pp + t_tp)))

@@ -114,3 +114,21 @@ formula("young_interval", r"\tau^{*}", _tau_opt, (delta, mtbf),
 #: counting also the restart time after each failure.
 formula("goodput", r"\text{Goodput}", 1 - _waste.subs(tau, _tau_opt) - restart / mtbf, (delta, mtbf, restart),
         "useful fraction of time with checkpoints every tau* and a restart per failure")
+
+# --- the training step and its scaling efficiency ------------------------------------------------
+
+t_c = sym("t_c", r"t_{\text{c}}")  # compute of one microbatch on one GPU
+t_tp = sym("t_tp", r"t_{\text{TP}}")  # tensor-parallel AllReduces of one microbatch
+t_pp = sym("t_pp", r"t_{\text{PP}}")  # stage-to-stage sends of one microbatch
+t_dp = sym("t_dp", r"T_{\text{DP}}")  # the gradient AllReduce, once per step
+straggler = sym("straggler", "s")  # the slowest GPU's slowdown (>= 1)
+
+#: Each microbatch slot of the pipeline costs compute plus its TP and PP communication; there are
+#: M+P-1 slots (the makespan above with t_f + t_b = one slot); then the gradient AllReduce, once.
+_slots = sp.factor(_makespan.subs({t_f: 1, t_b: 0}))  # M + P - 1
+_step = straggler * (_slots * (t_c + t_tp + t_pp) + t_dp)
+formula("training_step_time", r"T_{\text{step}}", _step, (stages, microbatches, t_c, t_tp, t_pp, t_dp, straggler),
+        "one synchronous step: M+P-1 pipeline slots, then the gradient AllReduce, times the straggler drag")
+formula("scaling_efficiency", r"\eta_{\text{scaling}}", microbatches * t_c / _step,
+        (stages, microbatches, t_c, t_tp, t_pp, t_dp, straggler),
+        "ideal step (compute only, every GPU busy) over the actual step")
