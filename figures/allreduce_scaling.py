@@ -12,7 +12,7 @@ def main(out_path):
     f = mlsysim.core.formulas
     fig, ax = plt.subplots(figsize=(4.6, 3.2))
     links = ((f"NVLink ({c.scaleup_bw / 1e9:.0f} GB/s each way)", c.scaleup_bw, c.scaleup_latency, SEQUENCE[2]),
-             (f"{c.spec.si('scaleout_link')} ({c.scaleout_bw / 1e9:.0f} GB/s each way)", c.scaleout_bw,
+             (f"{c.link.si('name')} ({c.scaleout_bw / 1e9:.0f} GB/s each way)", c.scaleout_bw,
               c.scaleout_latency, SEQUENCE[0]))
     for label, bw, lat, color in links:
         ax.semilogx(GPUS, [1e3 * f.ring_allreduce_time(MESSAGE, n, bw, lat) for n in GPUS], "-o", ms=3,

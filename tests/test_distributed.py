@@ -241,8 +241,10 @@ def test_microbatches_capped_at_sequences_per_replica():
 def slower_infiniband(tmp_path, monkeypatch):
     specs = tmp_path / "specs"
     shutil.copytree(ROOT / "engine" / "mlsysim" / "specs", specs)
-    text = (specs / "clusters.toml").read_text()
-    (specs / "clusters.toml").write_text(text.replace('value = 400, unit = "Gbit/s"', 'value = 200, unit = "Gbit/s"'))
+    text = (specs / "links.toml").read_text()
+    head, rest = text.split("[RoCE_400G]")  # only InfiniBand NDR changes: 400 -> 200 Gb/s
+    (specs / "links.toml").write_text(head.replace('value = 400, unit = "Gbit/s"', 'value = 200, unit = "Gbit/s"')
+                                      + "[RoCE_400G]" + rest)
     monkeypatch.setenv("MLSYSIM_SPECS", str(specs))
     spec.reset()
     yield
@@ -251,21 +253,25 @@ def slower_infiniband(tmp_path, monkeypatch):
 
 
 def _sample():
-    c = mlsysim.Systems.Clusters.Research_256
-    r = mlsysim.DistributedModel().solve(mlsysim.Models.Language.Llama3_70B, c.subset(64), batch_size=512,
-                                         tp_size=8, pp_size=1, microbatch_count=8, seq_len=4096)
-    return c.scaleout_bw, r.dp_comm_s, r.scaling_efficiency
+    c = mlsysim.Systems.Clusters
+    r = mlsysim.DistributedModel().solve(mlsysim.Models.Language.Llama3_70B, c.Research_256.subset(64),
+                                         batch_size=512, tp_size=8, pp_size=1, microbatch_count=8, seq_len=4096)
+    big = mlsysim.DistributedModel().solve(mlsysim.Models.Language.Llama3_70B, c.Frontier_8K, batch_size=2048,
+                                           tp_size=8, pp_size=1, microbatch_count=64, seq_len=8192)
+    return c.Research_256.scaleout_bw, r.dp_comm_s, r.scaling_efficiency, big.scaling_efficiency, \
+        c.Meta_16K.scaleout_bw
 
 
 def test_infiniband_bandwidth_flows_through(slower_infiniband):
-    bw, dp, eff = _sample()
-    assert bw == pytest.approx(25e9)  # 200 Gb/s
+    bw, dp, eff, big, roce = _sample()
+    assert bw == pytest.approx(25e9)  # 200 Gb/s / 8
     spec.reset()
     os.environ.pop("MLSYSIM_SPECS")
-    bw0, dp0, eff0 = _sample()
+    bw0, dp0, eff0, big0, roce0 = _sample()
     assert bw0 == pytest.approx(50e9)
     assert dp == pytest.approx(2 * dp0, rel=1e-3)  # bandwidth-dominated: half the bandwidth, twice the time
-    assert eff < eff0
+    assert eff < eff0 and big < big0  # both InfiniBand clusters slow down
+    assert roce == roce0 == pytest.approx(50e9)  # the RoCE cluster does not
 
 
 def test_generated_file_matches_derivations():

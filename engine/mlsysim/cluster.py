@@ -2,7 +2,7 @@
 
 A cluster is many accelerators of one kind, `gpus_per_node` to a node.  Inside a node they talk
 over the accelerator's scale-up link (NVLink); between nodes each GPU has its own network port
-(InfiniBand or RoCE).  Every bandwidth here is per GPU and per direction.
+(InfiniBand or RoCE, a table of specs/links.toml).  Every bandwidth here is per GPU and per direction.
 """
 from __future__ import annotations
 
@@ -55,8 +55,15 @@ class Cluster:
         return self.accelerator.si("scaleup_bandwidth_total") / 2
 
     @property
+    def link(self):
+        """The scale-out network (a table of links.toml): InfiniBand NDR, RoCE."""
+        from . import spec as _spec
+
+        return _spec.entry("links", self.spec.si("scaleout_link"))
+
+    @property
     def scaleout_bw(self) -> float:
-        return self.spec.si("scaleout_bandwidth")
+        return self.link.si("bandwidth")
 
     @property
     def scaleup_latency(self) -> float:
@@ -64,7 +71,12 @@ class Cluster:
 
     @property
     def scaleout_latency(self) -> float:
-        return self.spec.si("scaleout_latency")
+        return self.link.si("latency")
+
+    @property
+    def scaleout_bandwidth(self):
+        """The network bandwidth per GPU per direction, as a quantity."""
+        return self.link.quantity("bandwidth")
 
     def __getattr__(self, field: str):
         if field.startswith("_") or field == "spec":

@@ -284,7 +284,7 @@ class DistributedModel:
             return fd.ring_allreduce_time(grad_bytes, dp, fleet.scaleup_bw, fleet.scaleup_latency), "ring (NVLink)"
         if per_node == 1:
             return fd.ring_allreduce_time(grad_bytes, dp, fleet.scaleout_bw, fleet.scaleout_latency), \
-                f"ring ({fleet.spec.si('scaleout_link')})"
+                f"ring ({fleet.link.si('name')})"
         return fd.hierarchical_allreduce_time(grad_bytes, per_node, dp // per_node, fleet.scaleup_bw,
                                               fleet.scaleup_latency, fleet.scaleout_bw,
                                               fleet.scaleout_latency), "hierarchical"

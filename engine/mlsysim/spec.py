@@ -238,10 +238,13 @@ EXTRA_FIELDS["clusters"] = {
     "gpus": count(),
     "gpus_per_node": count(),
     "scaleup_latency": quantity("s"),
-    "scaleout_link": text(),
-    "scaleout_bandwidth": quantity("B/s"),
-    "scaleout_latency": quantity("s"),
+    "scaleout_link": text(),  # a table of links.toml
     "gpu_mtbf": quantity("s"),
+}
+EXTRA_FIELDS["links"] = {
+    "name": text(),
+    "bandwidth": quantity("B/s"),  # per GPU, per direction
+    "latency": quantity("s"),  # per hop
 }
 ASSUMPTION_UNITS.update({  # Part 4: training memory and checkpointing
     "optimizer_copies": "",
