@@ -20,5 +20,8 @@ from .engine import Engine, PerformanceProfile  # noqa: F401
 from .serving import ContinuousBatchingModel, ServingModel  # noqa: F401  (Part 2)
 from .compression import CompressionModel  # noqa: F401  (Part 3)
 from .registry import Hardware, Models  # noqa: F401
+from .registry import Systems  # noqa: F401
+from .distributed import DistributedModel  # noqa: F401
+from .training import Reliability, training_flops, training_time  # noqa: F401
 from .spec import SpecError  # noqa: F401
 from .units import Q, ureg  # noqa: F401  (pint is imported on first use, not here)

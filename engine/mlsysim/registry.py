@@ -24,6 +24,10 @@ def get(stem: str, table: str):
             from .models import make_model
 
             _objects[key] = make_model(entry)
+        elif stem == "clusters":
+            from .cluster import Cluster
+
+            _objects[key] = Cluster(entry)
         else:
             _objects[key] = entry
     return _objects[key]
@@ -63,6 +67,7 @@ class _Namespace:
 Hardware = _Namespace(Cloud=Catalog("hardware", label="mlsysim.Hardware.Cloud"))
 Models = _Namespace(Language=Catalog("models", "Language", "mlsysim.Models.Language"),
                     Vision=Catalog("models", "Vision", "mlsysim.Models.Vision"))
+Systems = _Namespace(Clusters=Catalog("clusters", label="mlsysim.Systems.Clusters"))
 
 
 def assumption(table: str, field: str):

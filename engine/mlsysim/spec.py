@@ -86,6 +86,7 @@ FIELDS: dict[str, dict[str, Field]] = {
         "training_tokens": quantity("token", required=False),
         "training_gpu_hours": quantity("h", required=False),
         "max_context_tokens": quantity("token", required=False),  # the context window (max_position_embeddings)
+        "training_context": quantity("token", required=False),
     },
     "cnn": {
         "name": text(),
@@ -107,7 +108,6 @@ ASSUMPTION_UNITS: dict[str, str] = {
     "compute_efficiency": "",
     "bandwidth_efficiency": "",
     "context_tokens": "token",
-    "fleet_gpus": "",
     "training_mfu": "",
     # Part 2: serving
     "page_tokens": "token",
@@ -254,6 +254,28 @@ EXTRA_FIELDS: dict[str, dict[str, Field]] = {
         "price_per_hour": quantity("USD/h"),
     },
 }
+
+#: Part 4: clusters.  Bandwidths are per GPU, per direction; latencies per hop.
+EXTRA_FIELDS["clusters"] = {
+    "name": text(),
+    "accelerator": text(),  # a table of hardware.toml
+    "gpus": count(),
+    "gpus_per_node": count(),
+    "scaleup_latency": quantity("s"),
+    "scaleout_link": text(),  # a table of links.toml
+    "gpu_mtbf": quantity("s"),
+}
+EXTRA_FIELDS["links"] = {
+    "name": text(),
+    "bandwidth": quantity("B/s"),  # per GPU, per direction
+    "latency": quantity("s"),  # per hop
+}
+ASSUMPTION_UNITS.update({  # Part 4: training memory and checkpointing
+    "optimizer_copies": "",
+    "layer_activation_bytes": "",
+    "storage_write_bandwidth": "B/s",
+    "restart_time": "s",
+})
 
 
 def load_file(path: Path) -> dict[str, Spec]:

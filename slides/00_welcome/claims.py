@@ -4,29 +4,30 @@ import tomllib
 from pathlib import Path
 
 import mlsysim
-from mlsysim.core import formulas
 from mlsysim.deck import Claims
-from mlsysim.registry import assumption
 
 claims = Claims(__file__)
 H100 = mlsysim.Hardware.Cloud.H100
 L405 = mlsysim.Models.Language.Llama3_405B
+FLEET = mlsysim.Systems.Clusters.Meta_16K  # the cluster Llama 3 405B trained on
 WALLS = tomllib.loads((Path(__file__).parent / "part.toml").read_text(encoding="utf-8"))["walls"]
 
 
 def fleet_gpus():
-    return int(assumption("llama3_405b_training", "fleet_gpus"))
+    return FLEET.gpus
+
+
+def hook():
+    """6PD at the stated MFU on the whole fleet (mlsysim.training_time; attention left out)."""
+    return mlsysim.training_time(L405, FLEET)
 
 
 def training_flops():
-    """Kaplan et al. (2020): about 6 FLOPs per parameter per training token."""
-    return 6 * L405.parameters * L405.spec.si("training_tokens")
+    return hook().flops
 
 
 def iron_law_days():
-    seconds = formulas.iron_law(training_flops(), fleet_gpus(), H100.si("peak_flops"),
-                                assumption("llama3_405b_training", "training_mfu"), 1.0, 1.0)
-    return seconds / 86400
+    return hook().days.magnitude
 
 
 claims.number("hook.fleet_gpus", fleet_gpus, fmt=",d")
@@ -34,7 +35,7 @@ claims.number("hook.params_b", lambda: L405.parameters / 1e9, fmt=".1f", suffix=
 claims.number("hook.tokens_t", lambda: L405.spec.si("training_tokens") / 1e12, fmt=".1f", suffix="T")
 claims.quantity("hook.training_flops", lambda: mlsysim.Q(training_flops(), "FLOP").to("YFLOP"),
                 unit="YFLOP", fmt=".0f")
-claims.number("hook.mfu", lambda: assumption("llama3_405b_training", "training_mfu"), fmt=".0f",
+claims.number("hook.mfu", lambda: hook().mfu, fmt=".0f",
               scale=100, suffix="%")
 claims.quantity("hook.iron_law_days", lambda: mlsysim.Q(iron_law_days(), "day"), unit="day", label="days",
                 fmt=".0f")

@@ -252,16 +252,19 @@ def generated_path(module: str) -> Path:
 
 def generate(module: str = "derivations") -> str:
     """The text of a generated file: one plain Python function per formula of `module`."""
-    from sympy.printing.pycode import pycode
+    from sympy.printing.pycode import PythonCodePrinter
 
     out = [HEADER.format(source=f"{module}.py")]
+    printer = PythonCodePrinter({"fully_qualified_modules": False})
     for f in FORMULAS.values():
         if f.module != module:
             continue
         args = ", ".join(a.name for a in f.args)
-        body = pycode(f.expr, fully_qualified_modules=False)
+        body = printer.doprint(f.expr)
         out.append(f"\ndef {f.name}({args}):\n    \"\"\"{f.doc}\"\"\"\n    return {body}\n")
-    return "".join(out)
+    imports = [f"from {mod} import {', '.join(sorted(names))}\n"
+               for mod, names in sorted(printer.module_imports.items())]  # e.g. sqrt from math
+    return "".join(out[:1] + imports + out[1:])
 
 
 def main() -> None:

@@ -1,0 +1,28 @@
+"""Scaling efficiency against cluster size: DistributedModel on a fixed global batch."""
+import mlsysim
+
+from _style import SEQUENCE, plt, save
+
+GPUS = [8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192]
+BATCH, SEQ, MICRO = 2048, 8192, 64  # Llama 3's 16M-token batch; up to 64 microbatches
+
+
+def main(out_path):
+    c = mlsysim.Systems.Clusters.Frontier_8K
+    dm = mlsysim.DistributedModel()
+    configs = ((mlsysim.Models.Language.Llama3_8B, 1, 1, SEQUENCE[1]),
+               (mlsysim.Models.Language.Llama3_70B, 8, 1, SEQUENCE[0]),
+               (mlsysim.Models.Language.Llama3_70B, 8, 4, SEQUENCE[3]))
+    fig, ax = plt.subplots(figsize=(4.6, 3.2))
+    for model, tp, pp, color in configs:
+        points = [(n, dm.solve(model, c.subset(n), batch_size=BATCH, tp_size=tp, pp_size=pp,
+                               microbatch_count=MICRO, seq_len=SEQ)) for n in GPUS]
+        xs = [n for n, r in points if r.feasible]
+        ax.semilogx(xs, [100 * r.scaling_efficiency for _, r in points if r.feasible], "-o", ms=3, color=color,
+                    base=2, label=f"{model.name}, TP={tp} PP={pp}")
+    ax.set_xlabel("GPUs")
+    ax.set_ylabel("Scaling efficiency (%)")
+    ax.set_ylim(0, 100)
+    ax.legend(fontsize=7, frameon=False, loc="lower left")
+    ax.set_title(f"global batch {BATCH} x {SEQ} tokens; points only where it fits", fontsize=8)
+    save(fig, out_path)

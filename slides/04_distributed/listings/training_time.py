@@ -1,0 +1,11 @@
+import mlsysim
+# --- slide ---
+l405 = mlsysim.Models.Language.Llama3_405B
+meta = mlsysim.Systems.Clusters.Meta_16K
+napkin = mlsysim.training_time(l405, meta)             # 6PD at the stated MFU
+full = mlsysim.training_time(l405, meta, seq_len=8192) # + attention
+print(f"405B on {meta.gpus} GPUs: {napkin.days:.0f~P} (6PD), "
+      f"{full.days:.0f~P} with attention")
+l70 = mlsysim.Models.Language.Llama3_70B
+one = mlsysim.training_time(l70, meta.subset(1))
+print(f"70B on 1 GPU: {one.gpu_years:.0f} GPU-years")
