@@ -157,3 +157,14 @@ def task_claims_json():
     return {"actions": [(B.write_claims_json, [CLAIMS_DIR, BUILD / "slides", BUILD / "claims.json"])],
             "file_dep": [str(CLAIMS_DIR / "index.json")] + uses,
             "targets": [str(BUILD / "claims.json")]}
+
+
+def task_accept_claims():
+    """Accept the build's claims: rewrite slides/claims.lock.json (review its diff, then commit it)."""
+    from mlsysim.deck.lock import accept_from_build
+
+    return {"actions": [(accept_from_build, [BUILD / "claims.json", SLIDES / "claims.lock.json",
+                                             BUILD / "deck.pdf"])],
+            "task_dep": ["claims_json", "pdf"],
+            "uptodate": [False],
+            "verbosity": 2}

@@ -59,7 +59,8 @@ def environment(search_path: list[Path]) -> jinja2.Environment:
 
 # --- static analysis of a template ------------------------------------------------------------
 
-FRAME_TITLE = re.compile(r"\\begin\{frame\}(?:<[^>]*>)?(?:\[[^\]]*\])?\{(?P<title>[^}]*)\}")
+FRAME_TITLE = re.compile(r"\\begin\{frame\}(?:<[^>]*>)?(?:\[[^\]]*\])?"
+                         r"\{(?P<title>(?:[^{}]|\{(?:[^{}]|\{[^{}]*\})*\})*)\}")  # braces nest two deep
 
 
 @dataclass(frozen=True)
