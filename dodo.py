@@ -26,7 +26,7 @@ SPECS = PACKAGE / "specs"
 CLAIMS_DIR = BUILD / "claims"
 
 DOIT_CONFIG = {"default_tasks": ["derive", "claims", "slides", "listing", "figure", "deck_tex", "pdf",
-                                 "claims_json"],
+                                 "claims_json", "ledger"],
                "backend": "sqlite3", "dep_file": str(BUILD / ".doit.db"), "verbosity": 1}
 BUILD.mkdir(exist_ok=True)
 
@@ -157,6 +157,14 @@ def task_claims_json():
     return {"actions": [(B.write_claims_json, [CLAIMS_DIR, BUILD / "slides", BUILD / "claims.json"])],
             "file_dep": [str(CLAIMS_DIR / "index.json")] + uses,
             "targets": [str(BUILD / "claims.json")]}
+
+
+def task_ledger():
+    """build/ledger.html: every claim with its value, formulas, spec inputs and sources, slides and pages."""
+    return {"actions": [(B.write_ledger, [BUILD / "claims.json", BUILD / "deck.pdf", SPECS, BUILD / "ledger.html"])],
+            "file_dep": [str(BUILD / "claims.json"), str(BUILD / "deck.pdf")] + SPEC_FILES + DERIVATIONS
+            + [str(PACKAGE / "deck" / n) for n in ("ledger.py", "pages.py")],
+            "targets": [str(BUILD / "ledger.html")]}
 
 
 def task_accept_claims():

@@ -320,3 +320,11 @@ def write_claims_json(claims_dir: Path, uses_dir: Path, out: Path) -> None:
         record["slides"] = used.get(claim_id, [])
         records.append(record)
     write_text_atomic(Path(out), json.dumps({"claims": records}, indent=1, ensure_ascii=False) + "\n")
+
+
+@reported
+def write_ledger(claims_json: Path, pdf: Path, spec_dir: Path, out: Path) -> None:
+    """build/ledger.html: the claims ledger (see mlsysim.deck.ledger)."""
+    from .ledger import write_ledger as write
+
+    write(claims_json, pdf, spec_dir, out)
