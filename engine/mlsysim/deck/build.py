@@ -177,9 +177,10 @@ def listing_failure(src: Path, returncode: int, stderr: str) -> str:
             line = int(m.group(2))
     lines = [ln for ln in stderr.strip().splitlines() if ln.strip()]
     last = lines[-1].strip() if lines else f"exit status {returncode}"
-    where = f"{shown_path(src)}:{line}" if line else shown_path(src)
-    tail = "\n".join("    " + ln for ln in lines[-6:-1])
-    return f"{where}: listing raised {last}" + (f"\n  traceback (last lines):\n{tail}" if tail else "")
+    if line:
+        return f"{shown_path(src)}:{line}: listing raised {last}"
+    tail = "\n".join("    " + ln for ln in lines[-6:-1] if not ln.startswith("Traceback"))
+    return f"{shown_path(src)}: listing failed: {last}" + (f"\n  the last lines it wrote:\n{tail}" if tail else "")
 
 
 # --- figures -----------------------------------------------------------------------------------
@@ -244,7 +245,8 @@ def compile_pdf(build_dir: Path, templates_dir: Path) -> None:
         raise BuildError("latexmk not found: run the README's first command (it installs TeX Live)")
     out = build_dir / "tex"
     env = os.environ | {"TEXINPUTS": f"{Path(templates_dir).resolve()}//:{build_dir}//:",
-                        "SOURCE_DATE_EPOCH": "1767225600", "FORCE_SOURCE_DATE": "1", "TZ": "UTC"}
+                        "SOURCE_DATE_EPOCH": "1767225600", "FORCE_SOURCE_DATE": "1", "TZ": "UTC",
+                        "max_print_line": "10000"}  # the log's file:line errors unwrapped, however long the path
     cmd = [latexmk, "-xelatex", "-interaction=nonstopmode", "-halt-on-error", "-file-line-error",
            f"-outdir={out}", "deck.tex"]
     proc = subprocess.run(cmd, cwd=build_dir, env=env, capture_output=True, text=True, errors="replace")
