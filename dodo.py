@@ -2,6 +2,7 @@
 
     doit            build everything that is out of date (the default tasks)
     doit list       the tasks; `doit info slides:01_roofline` says why one would run
+    doit accept_claims   accept the build's claim values into slides/claims.lock.json
 
 Each slide part, figure and listing is a task of its own.  A slide part depends on the claim
 files it uses; a figure or listing on the spec values it read last time (see
