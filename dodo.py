@@ -2,6 +2,7 @@
 
     doit            build everything that is out of date (the default tasks)
     doit list       the tasks; `doit info slides:01_roofline` says why one would run
+    doit accept_claims   accept the build's claim values into slides/claims.lock.json
 
 Each slide part, figure and listing is a task of its own.  A slide part depends on the claim
 files it uses; a figure or listing on the spec values it read last time (see
@@ -26,7 +27,7 @@ SPECS = PACKAGE / "specs"
 CLAIMS_DIR = BUILD / "claims"
 
 DOIT_CONFIG = {"default_tasks": ["derive", "claims", "slides", "listing", "figure", "deck_tex", "pdf",
-                                 "claims_json"],
+                                 "claims_json", "ledger"],
                "backend": "sqlite3", "dep_file": str(BUILD / ".doit.db"), "verbosity": 1}
 BUILD.mkdir(exist_ok=True)
 
@@ -157,3 +158,22 @@ def task_claims_json():
     return {"actions": [(B.write_claims_json, [CLAIMS_DIR, BUILD / "slides", BUILD / "claims.json"])],
             "file_dep": [str(CLAIMS_DIR / "index.json")] + uses,
             "targets": [str(BUILD / "claims.json")]}
+
+
+def task_ledger():
+    """build/ledger.html: every claim with its value, formulas, spec inputs and sources, slides and pages."""
+    return {"actions": [(B.write_ledger, [BUILD / "claims.json", BUILD / "deck.pdf", SPECS, BUILD / "ledger.html"])],
+            "file_dep": [str(BUILD / "claims.json"), str(BUILD / "deck.pdf")] + SPEC_FILES + DERIVATIONS
+            + [str(PACKAGE / "deck" / n) for n in ("ledger.py", "pages.py")],
+            "targets": [str(BUILD / "ledger.html")]}
+
+
+def task_accept_claims():
+    """Accept the build's claims: rewrite slides/claims.lock.json (review its diff, then commit it)."""
+    from mlsysim.deck.lock import accept_from_build
+
+    return {"actions": [(accept_from_build, [BUILD / "claims.json", SLIDES / "claims.lock.json",
+                                             BUILD / "deck.pdf"])],
+            "task_dep": ["claims_json", "pdf"],
+            "uptodate": [False],
+            "verbosity": 2}

@@ -118,6 +118,18 @@ class Engine:
                                   peak, unit)
 
     @staticmethod
+    def sweep(model, hardware, batch_size=1, seq_len=None, precision: str | None = None,
+              efficiency=None, bandwidth_efficiency=None):
+        """Engine.solve over numpy arrays of batch sizes and context lengths (broadcast together).
+
+        Returns a `mlsysim.sweep.Sweep` of arrays: latency_s, compute_bound, bottleneck, mfu,
+        arithmetic_intensity, throughput.  Millions of configurations per second.
+        """
+        from .sweep import sweep
+
+        return sweep(model, hardware, batch_size, seq_len, precision, efficiency, bandwidth_efficiency)
+
+    @staticmethod
     def ridge_point(hardware):
         """Peak FLOP/s over peak bandwidth: the intensity where the roofline bends (FLOP/B)."""
         from .units import Q

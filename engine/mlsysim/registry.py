@@ -12,25 +12,33 @@ def reset() -> None:
 
 
 def get(stem: str, table: str):
-    """The engine object for one spec entry, made once per process."""
+    """The engine object for one spec entry, made once per process.
+
+    The spec values read to make it (a model's ``kind``) are recorded again on every later get, so
+    what a computation is recorded to depend on does not depend on what ran before it in the process.
+    """
     key = (stem, table)
     if key not in _objects:
-        entry = _spec.entry(stem, table)
-        if stem == "hardware":
-            from .hardware import Accelerator
+        with _spec.reading() as keys:
+            entry = _spec.entry(stem, table)
+            if stem == "hardware":
+                from .hardware import Accelerator
 
-            _objects[key] = Accelerator(entry)
-        elif stem == "models":
-            from .models import make_model
+                made = Accelerator(entry)
+            elif stem == "models":
+                from .models import make_model
 
-            _objects[key] = make_model(entry)
-        elif stem == "clusters":
-            from .cluster import Cluster
+                made = make_model(entry)
+            elif stem == "clusters":
+                from .cluster import Cluster
 
-            _objects[key] = Cluster(entry)
-        else:
-            _objects[key] = entry
-    return _objects[key]
+                made = Cluster(entry)
+            else:
+                made = entry
+        _objects[key] = (made, frozenset(keys))
+    else:
+        _spec.record_all(_objects[key][1])
+    return _objects[key][0]
 
 
 class Catalog:

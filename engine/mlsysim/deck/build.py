@@ -95,9 +95,8 @@ def claims_files(slides_root: Path) -> list[Path]:
     return sorted(Path(slides_root).glob("*/claims.py"))
 
 
-@reported
-def evaluate_claims(slides_root: Path, claims_dir: Path) -> dict:
-    """Evaluate every part's claims; one JSON file per claim (rewritten only when it changes)."""
+def collect_claims(slides_root: Path) -> dict:
+    """Evaluate every part's claims (nothing is written): claim id -> record."""
     from .claims import ClaimError, load_claims
 
     records, owner = {}, {}
@@ -109,6 +108,14 @@ def evaluate_claims(slides_root: Path, claims_dir: Path) -> dict:
             owner[claim_id] = path
             claim.evaluate()
             records[claim_id] = claim.record() | {"part": path.parent.name}
+    return records
+
+
+@reported
+def evaluate_claims(slides_root: Path, claims_dir: Path) -> dict:
+    """Evaluate every part's claims; one JSON file per claim (rewritten only when it changes)."""
+    records = collect_claims(slides_root)
+    claims_dir = Path(claims_dir)
     claims_dir.mkdir(parents=True, exist_ok=True)
     for claim_id, record in records.items():
         write_text_atomic(claims_dir / f"{claim_id}.json", json.dumps(record, indent=1, ensure_ascii=False) + "\n")
@@ -143,11 +150,37 @@ def run_listing(src: Path, out_dir: Path, engine_dir: Path, spec_dir: Path) -> d
         proc = subprocess.run([sys.executable, str(src.resolve())], cwd=tmp, env=env, capture_output=True,
                               text=True, encoding="utf-8", timeout=120)
         if proc.returncode != 0:
-            raise BuildError(f"{src}: listing failed (exit {proc.returncode}):\n{proc.stderr.strip()}")
+            raise BuildError(listing_failure(src, proc.returncode, proc.stderr))
         keys = json.loads(record.read_text()) if record.exists() else []
     write_text_atomic(out_dir / f"{src.stem}.py", shown)
     write_text_atomic(out_dir / f"{src.stem}.out", proc.stdout)
     return _inputs_values(keys, spec_dir)
+
+
+def shown_path(path: Path) -> str:
+    """`path` relative to the working directory when it lies below it (messages read shorter)."""
+    path = Path(path)
+    try:
+        return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def listing_failure(src: Path, returncode: int, stderr: str) -> str:
+    """One line naming the listing's file and line and the exception, then the traceback's tail."""
+    import re
+
+    src = Path(src)
+    line = None
+    for m in re.finditer(r'File "([^"]+)", line (\d+)', stderr):
+        if Path(m.group(1)).resolve() == src.resolve():
+            line = int(m.group(2))
+    lines = [ln for ln in stderr.strip().splitlines() if ln.strip()]
+    last = lines[-1].strip() if lines else f"exit status {returncode}"
+    if line:
+        return f"{shown_path(src)}:{line}: listing raised {last}"
+    tail = "\n".join("    " + ln for ln in lines[-6:-1] if not ln.startswith("Traceback"))
+    return f"{shown_path(src)}: listing failed: {last}" + (f"\n  the last lines it wrote:\n{tail}" if tail else "")
 
 
 # --- figures -----------------------------------------------------------------------------------
@@ -170,7 +203,16 @@ def run_figure(script: Path, out_pdf: Path, spec_dir: Path) -> dict:
     os.close(fd)
     try:
         with reading() as keys:
-            namespace["main"](Path(tmp))
+            try:
+                namespace["main"](Path(tmp))
+            except Exception as err:  # noqa: BLE001 - reported as the figure's file:line
+                line, tb = None, err.__traceback__
+                while tb is not None:
+                    if Path(tb.tb_frame.f_code.co_filename).resolve() == script.resolve():
+                        line = tb.tb_lineno
+                    tb = tb.tb_next
+                where = f"{shown_path(script)}:{line}" if line else shown_path(script)
+                raise BuildError(f"{where}: figure raised {type(err).__name__}: {err}") from err
         data = Path(tmp).read_bytes()
     finally:
         os.unlink(tmp)
@@ -203,26 +245,63 @@ def compile_pdf(build_dir: Path, templates_dir: Path) -> None:
         raise BuildError("latexmk not found: run the README's first command (it installs TeX Live)")
     out = build_dir / "tex"
     env = os.environ | {"TEXINPUTS": f"{Path(templates_dir).resolve()}//:{build_dir}//:",
-                        "SOURCE_DATE_EPOCH": "1767225600", "FORCE_SOURCE_DATE": "1", "TZ": "UTC"}
+                        "SOURCE_DATE_EPOCH": "1767225600", "FORCE_SOURCE_DATE": "1", "TZ": "UTC",
+                        "max_print_line": "10000"}  # the log's file:line errors unwrapped, however long the path
     cmd = [latexmk, "-xelatex", "-interaction=nonstopmode", "-halt-on-error", "-file-line-error",
            f"-outdir={out}", "deck.tex"]
     proc = subprocess.run(cmd, cwd=build_dir, env=env, capture_output=True, text=True, errors="replace")
     if proc.returncode != 0:
+        for partial in ("deck.pdf", "deck.xdv"):  # a halted run leaves no half-made output behind
+            (out / partial).unlink(missing_ok=True)
         log = out / "deck.log"
         text = log.read_text(errors="replace") if log.exists() else proc.stdout
-        import re
+        raise BuildError(latex_failure(text, build_dir, log) or
+                         f"LaTeX failed on build/deck.tex (full log: {shown_path(log)}):\n{proc.stdout[-2000:]}")
+    from .atomic import write_bytes_atomic
 
-        lines = text.splitlines()
-        errors = []
-        for i, ln in enumerate(lines):
-            if ln.startswith("!") or re.match(r"^\S+\.tex:\d+: ", ln):
-                errors.extend(lines[i:i + 3])
-        first = "\n".join(errors[:6]) or proc.stdout[-2000:]
-        raise BuildError(f"LaTeX failed on build/deck.tex (full log: {log}):\n{first}")
-    pdf = out / "deck.pdf"
-    tmp = build_dir / ".deck.pdf.tmp"
-    shutil.copyfile(pdf, tmp)
-    os.replace(tmp, build_dir / "deck.pdf")
+    write_bytes_atomic(build_dir / "deck.pdf", (out / "deck.pdf").read_bytes())
+
+
+def latex_failure(log_text: str, build_dir: Path, log: Path) -> str | None:
+    """The first LaTeX error as `file:line: message`, traced back to the slide template if it can be.
+
+    With -file-line-error the log names the generated file (build/slides/<part>.tex) and its line;
+    when that line's text occurs exactly once in the part's template, the template line is named too.
+    """
+    import re
+
+    lines = log_text.splitlines()
+    for i, ln in enumerate(lines):
+        m = re.match(r"^(\S+\.tex):(\d+): (.*)$", ln)
+        if not m:
+            continue
+        tex, number, message = Path(m.group(1)), int(m.group(2)), m.group(3).strip()
+        if not tex.is_absolute():
+            tex = (Path(build_dir) / tex).resolve()
+        context = [x for x in lines[i + 1:i + 4] if x.strip()]
+        where = f"{shown_path(tex)}:{number}"
+        origin = _template_line(tex, number, Path(build_dir))
+        head = f"{origin}: {message} (LaTeX, in {where})" if origin else f"{where}: {message} (LaTeX)"
+        return head + f"\n  full log: {shown_path(log)}" + "".join(f"\n  {x}" for x in context)
+    for i, ln in enumerate(lines):
+        if ln.startswith("!"):
+            return f"{shown_path(Path(build_dir) / 'deck.tex')}: LaTeX {ln[1:].strip()}\n  full log: {shown_path(log)}"
+    return None
+
+
+def _template_line(tex: Path, number: int, build_dir: Path) -> str | None:
+    """slides/<part>/slides.tex.j2:<line> whose text is the generated line `number`, if unique."""
+    if tex.parent.name != "slides" or tex.parent.parent != build_dir.resolve() or not tex.exists():
+        return None
+    generated = tex.read_text(encoding="utf-8", errors="replace").splitlines()
+    if not 0 < number <= len(generated) or not generated[number - 1].strip():
+        return None
+    wanted = generated[number - 1].strip()
+    template = build_dir.resolve().parent / "slides" / tex.stem / "slides.tex.j2"
+    if not template.exists():
+        return None
+    hits = [n for n, ln in enumerate(template.read_text(encoding="utf-8").splitlines(), 1) if ln.strip() == wanted]
+    return f"{shown_path(template)}:{hits[0]}" if len(hits) == 1 else None
 
 
 @reported
@@ -243,3 +322,11 @@ def write_claims_json(claims_dir: Path, uses_dir: Path, out: Path) -> None:
         record["slides"] = used.get(claim_id, [])
         records.append(record)
     write_text_atomic(Path(out), json.dumps({"claims": records}, indent=1, ensure_ascii=False) + "\n")
+
+
+@reported
+def write_ledger(claims_json: Path, pdf: Path, spec_dir: Path, out: Path) -> None:
+    """build/ledger.html: the claims ledger (see mlsysim.deck.ledger)."""
+    from .ledger import write_ledger as write
+
+    write(claims_json, pdf, spec_dir, out)

@@ -23,11 +23,46 @@ import inspect
 import math
 import re
 import sys
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
 from ..spec import reading
+
+def _is_derived(filename: str, cache: dict = {}) -> bool:  # noqa: B006 - a deliberate memo
+    hit = cache.get(filename)
+    if hit is None:
+        path = Path(filename)
+        hit = cache[filename] = path.parent.name == "core" and path.name.startswith("_derived")
+    return hit
+
+
+@contextmanager
+def formulas_called():
+    """Collect the names of the generated formula functions (core/_derived*.py) called in the block.
+
+    Models cache what they derive (parameter counts); the caches are emptied first, so that a
+    claim lists every formula its value rests on, whichever claim happened to run first.
+    """
+    from .. import spec as _spec
+
+    for entries in _spec._loaded.values():
+        for entry in entries.values():
+            entry._cache.clear()
+    called: set[str] = set()
+
+    def profile(frame, event, arg):
+        if event == "call" and _is_derived(frame.f_code.co_filename):
+            called.add(frame.f_code.co_name)
+
+    previous = sys.getprofile()
+    sys.setprofile(profile)
+    try:
+        yield called
+    finally:
+        sys.setprofile(previous)
+
 
 ID_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_.\-]*$")
 
@@ -74,10 +109,11 @@ class Claim:
     plain: str = ""
     number_text: str = ""
     inputs: list[str] = field(default_factory=list)
+    formulas: list[str] = field(default_factory=list)  # derived formulas its computation evaluated
 
     def evaluate(self) -> "Claim":
         try:
-            with reading() as keys:
+            with reading() as keys, formulas_called() as called:
                 result = self.compute()
         except ClaimError:
             raise
@@ -85,6 +121,7 @@ class Claim:
             raise ClaimError(f"{self.declared_at}: claim {self.id!r} failed: {type(err).__name__}: {err}") \
                 from err
         self.inputs = sorted(keys)
+        self.formulas = sorted(called)
         if self.kind == "statement":
             if result is not True:
                 raise ClaimError(f"{self.declared_at}: claim {self.id!r}: the slide says "
@@ -132,7 +169,7 @@ class Claim:
     def record(self) -> dict:
         return {"id": self.id, "kind": self.kind, "value": self.value, "unit": self.value_unit,
                 "text": self.plain, "latex": self.render_latex(), "inputs": self.inputs,
-                "note": self.note, "declared_at": self.declared_at}
+                "formulas": self.formulas, "note": self.note, "declared_at": self.declared_at}
 
 
 class Claims:

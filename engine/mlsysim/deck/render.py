@@ -59,7 +59,8 @@ def environment(search_path: list[Path]) -> jinja2.Environment:
 
 # --- static analysis of a template ------------------------------------------------------------
 
-FRAME_TITLE = re.compile(r"\\begin\{frame\}(?:<[^>]*>)?(?:\[[^\]]*\])?\{(?P<title>[^}]*)\}")
+FRAME_TITLE = re.compile(r"\\begin\{frame\}(?:<[^>]*>)?(?:\[[^\]]*\])?"
+                         r"\{(?P<title>(?:[^{}]|\{(?:[^{}]|\{[^{}]*\})*\})*)\}")  # braces nest two deep
 
 
 @dataclass(frozen=True)
@@ -202,6 +203,8 @@ def render_part(part_dir: Path, slides_root: Path, templates_dir: Path, claims_d
     records = []
     for t in renderer.targets:
         places = by_claim.get(t["claim"], [])
+        if len(places) == renderer.counts[t["claim"]]:  # one use per call site: the n-th use is this one
+            places = [places[int(t["target"].rsplit(":", 1)[1]) - 1]]
         records.append(t | {"template": template.relative_to(slides_root.parent).as_posix(), "lines": [u.line for u in places],
                             "frames": sorted({u.frame for u in places})})
     write_text_atomic(out_tex, text)

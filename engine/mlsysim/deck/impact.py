@@ -1,0 +1,408 @@
+"""Impact analysis: which numbers, slides, figures and listings move if one spec value changes.
+
+    mlsysim-impact hardware.H100.memory_bandwidth                 # what reads it
+    mlsysim-impact hardware.H100.memory_bandwidth --value "3.9 TB/s"
+    mlsysim-impact "H100 memory bandwidth = 3.9 TB/s"             # the same, in words
+    python -m mlsysim.deck.impact ...                             # without the console script
+
+It answers before anything is rebuilt, and writes nothing under build/: the claims are evaluated
+twice in child processes, once on the spec files as they are and once on a copy in a temporary
+directory with the one value changed (``MLSYSIM_SPECS``).  The slides and PDF pages a claim appears
+on come from the last build (build/claims.json, build/deck.pdf) when there is one, else from the
+templates; which figures and listings read the key comes from the spec inputs doit saved for them
+(build/.doit.db, opened read-only), else from running them under the recorder in a temporary
+directory.  With a new value, the listings that read the key are run on both spec sets and their
+printed lines compared.
+"""
+from __future__ import annotations
+
+import difflib
+import json
+import os
+import re
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PACKAGE_ROOT = Path(__file__).resolve().parents[3]
+
+
+class ImpactError(Exception):
+    """The question cannot be answered as asked (unknown key, a value of the wrong kind)."""
+
+
+# --- the repository and its spec keys --------------------------------------------------------
+
+
+def find_root(start: Path | None = None) -> Path:
+    """The repository: the nearest folder above `start` (default: cwd) with dodo.py and slides/."""
+    here = Path(start or Path.cwd()).resolve()
+    for folder in [here, *here.parents]:
+        if (folder / "dodo.py").exists() and (folder / "slides").is_dir():
+            return folder
+    if (PACKAGE_ROOT / "slides").is_dir():
+        return PACKAGE_ROOT
+    raise ImpactError("run this inside the tutorial's repository (no dodo.py and slides/ found)")
+
+
+def spec_keys(spec_dir: Path) -> dict[str, str]:
+    from .build import spec_fingerprints
+
+    return spec_fingerprints(spec_dir)
+
+
+def resolve_key(text: str, keys) -> str:
+    """'hardware.H100.memory_bandwidth' as is; 'H100 memory bandwidth' -> the one key it names."""
+    text = text.strip()
+    if text in keys:
+        return text
+    words = [w for w in re.split(r"[\s.]+", text) if w]
+    found = []
+    for key in keys:
+        stem, table, name = key.split(".", 2)
+        for i in range(len(words)):
+            rest = words[:i] + words[i + 1:]
+            if words[i].lower() == table.lower() and "_".join(rest).lower() in (name.lower(),
+                                                                                 f"{stem}_{name}".lower()):
+                found.append(key)
+                break
+    if len(found) == 1:
+        return found[0]
+    close = difflib.get_close_matches(text, list(keys), n=5, cutoff=0.5) if not found else sorted(found)
+    hint = f"; did you mean: {', '.join(close)}" if close else " (keys read: file stem.table.field)"
+    raise ImpactError(f"unknown spec key {text!r}{hint}")
+
+
+def split_question(text: str) -> tuple[str, str | None]:
+    """'KEY = VALUE' -> (KEY, VALUE); 'KEY' -> (KEY, None)."""
+    if "=" in text:
+        key, value = text.split("=", 1)
+        return key.strip(), value.strip()
+    return text.strip(), None
+
+
+_NUMBER = re.compile(r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|nan|inf)\s*(.*?)\s*$", re.IGNORECASE)
+
+
+def changed_spec_text(spec_text: str, table: str, field_name: str, value: str) -> tuple[str, int]:
+    """The spec file's text with [table] field set to `value` ("3.9 TB/s", "3.9", or a name)."""
+    from ..spec import _line_numbers
+
+    line_no = _line_numbers(spec_text).get((table, field_name))
+    if line_no is None:
+        raise ImpactError(f"[{table}] has no {field_name} to change")
+    lines = spec_text.splitlines(keepends=True)
+    line = lines[line_no - 1]
+    key_part, rhs = line.split("=", 1)
+    if rhs.strip().startswith("{"):
+        m = _NUMBER.match(value)
+        if not m:
+            raise ImpactError(f"{table}.{field_name}: {value!r} is not a number with an optional unit "
+                              f"(such as \"3.9 TB/s\")")
+        number, unit = m.group(1), m.group(2)
+        number = number.lower() if number.lower() in ("nan", "inf") else number
+        new, n = re.subn(r"(\bvalue\s*=\s*)[^,}]+", lambda g: g.group(1) + number, rhs, count=1)
+        if unit:
+            if re.search(r"\bunit\s*=", new):
+                new = re.sub(r'(\bunit\s*=\s*)"[^"]*"', lambda g: g.group(1) + json.dumps(unit), new, count=1)
+            else:
+                new = new.replace("{", "{ unit = " + json.dumps(unit) + ",", 1)
+        if not n:
+            raise ImpactError(f"{table}.{field_name}: cannot find its value in the spec file")
+        line = key_part + "=" + new
+    else:
+        line = f"{key_part.rstrip()} = {json.dumps(value)}\n"
+    lines[line_no - 1] = line
+    return "".join(lines), line_no
+
+
+# --- evaluating in child processes -------------------------------------------------------------
+
+_EVALUATE = """
+import json, sys
+from pathlib import Path
+from mlsysim.deck.build import collect_claims
+from mlsysim.deck.claims import ClaimError
+from mlsysim.spec import SpecError
+try:
+    records = collect_claims(Path(sys.argv[1]))
+except (ClaimError, SpecError, LookupError) as err:
+    print(f"{err}", file=sys.stderr)
+    raise SystemExit(2)
+json.dump(records, sys.stdout)
+"""
+
+
+def _env(root: Path, spec_dir: Path, **extra) -> dict:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MLSYSIM_")}
+    env.update({"PYTHONPATH": str(root / "engine"), "MLSYSIM_SPECS": str(spec_dir), "PYTHONHASHSEED": "0",
+                "PYTHONIOENCODING": "utf-8", "MPLBACKEND": "Agg"}, **extra)
+    return env
+
+
+def _start_claims(root: Path, spec_dir: Path) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-c", _EVALUATE, str(root / "slides")], cwd=root,
+                            env=_env(root, spec_dir), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, encoding="utf-8")
+
+
+def _finish_claims(proc: subprocess.Popen, label: str) -> dict:
+    out, err = proc.communicate(timeout=600)
+    if proc.returncode != 0:
+        raise ImpactError(f"the claims cannot be evaluated {label}:\n{err.strip()}")
+    return json.loads(out)
+
+
+def _run_listing(root: Path, src: Path, spec_dir: Path) -> tuple[list[str], list[str]]:
+    """(printed lines, spec keys read) of one listing run in a temporary directory."""
+    with tempfile.TemporaryDirectory() as tmp:
+        record = Path(tmp) / "reads.json"
+        proc = subprocess.run([sys.executable, str(src)], cwd=tmp, env=_env(root, spec_dir,
+                              MLSYSIM_RECORD=str(record)), capture_output=True, text=True, encoding="utf-8",
+                              timeout=300)
+        keys = json.loads(record.read_text()) if record.exists() else []
+    if proc.returncode != 0:
+        last = (proc.stderr.strip().splitlines() or ["?"])[-1]
+        return [f"(raises: {last})"], keys
+    return proc.stdout.splitlines(), keys
+
+
+_FIGURE = """
+import json, runpy, sys, tempfile
+from pathlib import Path
+from mlsysim.spec import reading
+sys.path.insert(0, str(Path(sys.argv[1]).parent))
+main = runpy.run_path(sys.argv[1], run_name="figure")["main"]
+with tempfile.TemporaryDirectory() as tmp, reading() as keys:
+    main(Path(tmp) / "figure.pdf")
+json.dump(sorted(keys), sys.stdout)
+"""
+
+
+def _figure_keys(root: Path, script: Path, spec_dir: Path) -> list[str] | None:
+    proc = subprocess.run([sys.executable, "-c", _FIGURE, str(script)], cwd=root, env=_env(root, spec_dir),
+                          capture_output=True, text=True, encoding="utf-8", timeout=300)
+    return json.loads(proc.stdout) if proc.returncode == 0 else None
+
+
+def saved_inputs(build: Path) -> dict[str, list[str]]:
+    """doit task id -> spec keys it read last time, from build/.doit.db (read-only; {} if absent)."""
+    db = Path(build) / ".doit.db"
+    if not db.exists():
+        return {}
+    try:
+        con = sqlite3.connect(f"file:{db}?mode=ro&immutable=1", uri=True)
+        try:
+            rows = con.execute("SELECT task_id, task_data FROM doit").fetchall()
+        finally:
+            con.close()
+    except sqlite3.Error:
+        return {}
+    found = {}
+    for task, data in rows:
+        try:
+            values = json.loads(data).get("_values_:", {})
+        except (ValueError, AttributeError):
+            continue
+        if isinstance(values, dict) and "spec_inputs" in values:
+            found[task] = sorted(values["spec_inputs"])
+    return found
+
+
+# --- the answer --------------------------------------------------------------------------------
+
+
+@dataclass
+class Impact:
+    key: str
+    old_value: str
+    new_value: str | None
+    where: str  # file:line of the value
+    source: str
+    claims_reading: list[str] = field(default_factory=list)
+    changed: list = field(default_factory=list)  # lock.Change (old record entry -> new)
+    figures: list[str] = field(default_factory=list)
+    listings: dict[str, tuple[list[str], list[str]] | None] = field(default_factory=dict)
+
+    def report(self) -> str:
+        head = f"{self.key} = {self.old_value}"
+        if self.new_value is not None:
+            head += f" \u2192 {self.new_value}"
+        lines = [head, f"  ({self.where}; source: {self.source or 'none given'})", ""]
+        if self.new_value is None:
+            lines.append(f"Claims that read it ({len(self.claims_reading)}):")
+            from .lock import _shown
+
+            for c in self.changed:
+                lines.append(f"  {c.id}: {_shown(c.new)}")
+                lines += [f"      on {p}" for p in c.places] or ["      (not on any slide)"]
+        else:
+            lines.append(f"Claims that change ({len(self.changed)} of the {len(self.claims_reading)} that read it):")
+            lines += [f"  {c.describe()}" for c in self.changed] or ["  (none)"]
+            same = sorted(set(self.claims_reading) - {c.id for c in self.changed})
+            if same:
+                lines.append(f"Claims that read it but print the same ({len(same)}): {', '.join(same)}")
+        lines.append("")
+        lines.append(f"Figures that read it ({len(self.figures)}):" + ("" if self.figures else " none"))
+        lines += [f"  {f}" for f in self.figures]
+        lines.append(f"Listings that read it ({len(self.listings)}):" + ("" if self.listings else " none"))
+        for name, outputs in self.listings.items():
+            lines.append(f"  {name}")
+            if outputs is None:
+                continue
+            old, new = outputs
+            diff = [d for d in difflib.ndiff(old, new) if d[:1] in "-+"]
+            lines += [f"      {d}" for d in diff] or ["      (prints the same)"]
+        lines.append("")
+        lines.append("Nothing was rebuilt and nothing under build/ was written.")
+        return "\n".join(lines)
+
+
+def analyse(root: Path, key_text: str, value: str | None = None) -> Impact:
+    """Answer "what moves if this spec value changes?" for the repository at `root`."""
+    from .lock import Change, _same, lock_entry
+    from .pages import claim_pages
+
+    root = Path(root).resolve()
+    spec_dir = root / "engine" / "mlsysim" / "specs"
+    build = root / "build"
+    keys = spec_keys(spec_dir)
+    key = resolve_key(key_text, keys)
+    stem, table, field_name = key.split(".", 2)
+    spec_path = spec_dir / f"{stem}.toml"
+    spec_text = spec_path.read_text(encoding="utf-8")
+    from ..spec import _line_numbers, load_file
+
+    line_no = _line_numbers(spec_text).get((table, field_name), 1)
+    entry = load_file(spec_path)[table]
+    old_value = json.loads(keys[key])
+    with tempfile.TemporaryDirectory(prefix="mlsysim-impact-") as tmp:
+        new_specs = Path(tmp) / "specs"
+        if value is not None:
+            shutil.copytree(spec_dir, new_specs)
+            text, _ = changed_spec_text(spec_text, table, field_name, value)
+            (new_specs / spec_path.name).write_text(text, encoding="utf-8")
+            from ..spec import SpecError
+
+            try:
+                load_file(new_specs / spec_path.name)
+            except SpecError as err:
+                raise ImpactError(f"the new value is not usable: {err}".replace(str(new_specs), str(spec_dir)))
+            new_proc = _start_claims(root, new_specs)
+        old_proc = _start_claims(root, spec_dir)
+        old = _finish_claims(old_proc, "on the current specs")
+        new = _finish_claims(new_proc, f"with {key} = {value}") if value is not None else None
+
+        places = _places(root, build)
+        pages = claim_pages(build / "deck.pdf")
+        for cid, record in (new or old).items():
+            record["slides"] = places.get(cid, [])
+        for record in old.values():
+            record["slides"] = places.get(record["id"], [])
+        reading = sorted(cid for cid in set(old) | set(new or {})
+                         if key in old.get(cid, {}).get("inputs", []) or key in (new or {}).get(cid, {}).get("inputs", []))
+        from .pages import where_used
+
+        if new is None:
+            changed = [Change(cid, None, lock_entry(old[cid]), where_used(old[cid], pages)) for cid in reading]
+        else:
+            changed = []
+            for cid in sorted(set(old) | set(new)):
+                a = lock_entry(old[cid]) if cid in old else None
+                b = lock_entry(new[cid]) if cid in new else None
+                if a is not None and b is not None and _same(a, b):
+                    continue
+                changed.append(Change(cid, a, b, where_used(new.get(cid) or old[cid], pages)))
+
+        figures, listings = _readers(root, build, key, spec_dir)
+        listing_out: dict = {}
+        for name in listings:
+            if value is None:
+                listing_out[name] = None
+            else:
+                src = root / name
+                listing_out[name] = (_run_listing(root, src, spec_dir)[0], _run_listing(root, src, new_specs)[0])
+    return Impact(key, str(old_value), value, f"{_rel(spec_path, root)}:{line_no}", entry.source(field_name),
+                  reading, changed, figures, listing_out)
+
+
+def _rel(path: Path, root: Path) -> str:
+    try:
+        return Path(path).resolve().relative_to(root).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def _places(root: Path, build: Path) -> dict[str, list]:
+    """claim id -> slides: from the last build, else read from the templates (no page numbers)."""
+    from .lock import slides_of
+
+    found = slides_of(build)
+    if found:
+        return found
+    from .build import parts
+    from .render import RenderError, analyse as analyse_template, environment
+
+    env = environment([root / "slides", root / "templates"])
+    places: dict[str, list] = {}
+    for part in parts(root / "slides"):
+        template = root / "slides" / part["dir"] / "slides.tex.j2"
+        try:
+            uses = analyse_template(env, template)
+        except RenderError:
+            continue
+        for use in uses:
+            if use.helper == "claim":
+                places.setdefault(use.name, []).append({"part": part["dir"], "frames": [use.frame],
+                                                        "target": "", "lines": [use.line]})
+    return places
+
+
+def _readers(root: Path, build: Path, key: str, spec_dir: Path) -> tuple[list[str], list[str]]:
+    """The figure scripts and listings that read `key` (saved inputs, else recorded afresh)."""
+    saved = saved_inputs(build)
+    figures, listings = [], []
+    for script in sorted((root / "figures").glob("*.py")):
+        if script.name.startswith("_"):
+            continue
+        keys = saved.get(f"figure:{script.stem}")
+        if keys is None:
+            keys = _figure_keys(root, script, spec_dir) or []
+        if key in keys:
+            figures.append(f"{_rel(script, root)} (build/figures/{script.stem}.pdf is redrawn)")
+    for src in sorted((root / "slides").glob("*/listings/*.py")):
+        keys = saved.get(f"listing:{src.parent.parent.name}/{src.stem}")
+        if keys is None:
+            keys = _run_listing(root, src, spec_dir)[1]
+        if key in keys:
+            listings.append(_rel(src, root))
+    return figures, listings
+
+
+def main(argv=None) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="mlsysim-impact",
+                                     description="What moves on the slides if one spec value changes.")
+    parser.add_argument("key", nargs="+", help='a spec key (hardware.H100.memory_bandwidth), or '
+                                               '"H100 memory bandwidth = 3.9 TB/s"')
+    parser.add_argument("--value", help='the new value, with a unit ("3.9 TB/s") or without (keeps the unit)')
+    parser.add_argument("--root", type=Path, help="the repository (default: found from the working directory)")
+    args = parser.parse_args(argv)
+    key, value = split_question(" ".join(args.key))
+    value = args.value if args.value is not None else value
+    try:
+        impact = analyse(find_root(args.root), key, value)
+    except ImpactError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    print(impact.report())
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,168 @@
+"""Bad input, tried for real: each gives one clear message naming the file and line (or spec key),
+exits non-zero, and leaves nothing half-written in build/.
+
+Each test copies the repository (without build/) into a temporary directory, breaks one thing
+there, and runs `python -m doit` in the copy.
+"""
+import re
+
+import pytest
+
+from workflow_support import copy_repo, delete_spec_field, doit, leftovers, set_spec_value
+
+H100_BW = '{ value = 3.35, unit = "TB/s", source = "NVIDIA H100 datasheet" }'
+
+
+def _edit(path, old, new, count=1):
+    text = path.read_text(encoding="utf-8")
+    assert old in text, f"{old!r} not in {path}"
+    path.write_text(text.replace(old, new, count), encoding="utf-8")
+
+
+def _line_of(path, needle):
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if needle in line:
+            return n
+    raise AssertionError(f"{needle!r} not in {path}")
+
+
+def _append(path, text):
+    lines = path.read_text(encoding="utf-8").splitlines()
+    path.write_text("\n".join(lines + [text]) + "\n", encoding="utf-8")
+    return len(lines) + 1
+
+
+def failed_build(repo):
+    """Run the build; it must fail with one `error:` message and no traceback."""
+    proc = doit(repo)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0, out
+    assert "Traceback" not in out, out
+    errors = [ln for ln in proc.stderr.splitlines() if ln.startswith("error: ")]
+    assert len(errors) == 1, out
+    assert leftovers(repo / "build") == []
+    return errors[0], out
+
+
+@pytest.fixture
+def repo(tmp_path):
+    return copy_repo(tmp_path / "repo")
+
+
+def specs(repo):
+    return repo / "engine" / "mlsysim" / "specs"
+
+
+# --- spec values ------------------------------------------------------------------------------
+
+
+def test_value_with_the_wrong_dimension(repo):
+    line = set_spec_value(specs(repo), "hardware", "H100", "memory_bandwidth",
+                          '{ value = 3.35, unit = "TFLOP/s", source = "typo" }')
+    error, _ = failed_build(repo)
+    assert f"hardware.toml:{line}: [H100] memory_bandwidth = 3.35 TFLOP/s: expected a value in B/s" in error
+    assert not (repo / "build" / "claims" / "index.json").exists()
+
+
+def test_missing_field(repo):
+    delete_spec_field(specs(repo), "hardware", "H100", "tdp")
+    header = _line_of(specs(repo) / "hardware.toml", "[H100]")
+    error, _ = failed_build(repo)
+    assert f"hardware.toml:{header}: [H100] is missing tdp (expected W)" in error
+    assert not (repo / "build" / "claims").exists()
+
+
+@pytest.mark.parametrize("value, says", [("-3.35", "must be positive"), ("0", "must be positive"),
+                                         ("nan", "expected a finite number")])
+def test_negative_zero_or_nan(repo, value, says):
+    line = set_spec_value(specs(repo), "hardware", "H100", "memory_bandwidth",
+                          f'{{ value = {value}, unit = "TB/s", source = "typo" }}')
+    error, _ = failed_build(repo)
+    assert f"hardware.toml:{line}: [H100] memory_bandwidth = " in error and says in error
+
+
+# --- names ------------------------------------------------------------------------------------
+
+
+def test_unknown_hardware_in_a_claim(repo):
+    claims = repo / "slides" / "01_roofline" / "claims.py"
+    line = _append(claims, 'claims.quantity("test.h200", lambda: Cloud.H200.memory_bandwidth, unit="TB/s")')
+    error, _ = failed_build(repo)
+    assert f"slides/01_roofline/claims.py:{line}: claim 'test.h200' failed" in error
+    assert "mlsysim.Hardware.Cloud has no 'H200'; known: H100, A100" in error
+
+
+def test_unknown_model_in_a_listing(repo):
+    listing = repo / "slides" / "01_roofline" / "listings" / "crossover.py"
+    _edit(listing, "mlsysim.Models.Language.Llama3_8B", "mlsysim.Models.Language.Llama4_8B")
+    line = _line_of(listing, "Llama4_8B")
+    error, _ = failed_build(repo)
+    assert re.search(rf"slides/01_roofline/listings/crossover\.py:{line}: listing raised AttributeError: "
+                     r"mlsysim\.Models\.Language has no 'Llama4_8B'", error), error
+    assert not (repo / "build" / "listings" / "01_roofline" / "crossover.out").exists()
+
+
+def test_a_listing_that_raises(repo):
+    listing = repo / "slides" / "01_roofline" / "listings" / "three_vendors.py"
+    line = _append(listing, 'raise RuntimeError("the slide\'s code is broken")')
+    error, _ = failed_build(repo)
+    assert f"three_vendors.py:{line}: listing raised RuntimeError: the slide's code is broken" in error
+    assert not (repo / "build" / "listings" / "01_roofline" / "three_vendors.out").exists()
+
+
+# --- templates --------------------------------------------------------------------------------
+
+
+def test_template_uses_an_unknown_claim(repo):
+    template = repo / "slides" / "01_roofline" / "slides.tex.j2"
+    line = _line_of(template, 'claim("ridge.H100")')
+    _edit(template, 'claim("ridge.H100")', 'claim("ridge.H200")')
+    error, _ = failed_build(repo)
+    assert f"slides/01_roofline/slides.tex.j2:{line}: unknown claim 'ridge.H200'" in error
+    assert not (repo / "build" / "slides" / "01_roofline.tex").exists()
+
+
+def test_template_uses_a_non_literal_claim_id(repo):
+    template = repo / "slides" / "01_roofline" / "slides.tex.j2"
+    line = _line_of(template, 'claim("ridge.H100")')
+    _edit(template, 'claim("ridge.H100")', 'claim("ridge." ~ "H100")')
+    error, _ = failed_build(repo)
+    assert f"slides/01_roofline/slides.tex.j2:{line}: claim() needs a literal name" in error
+    assert not (repo / "build" / "slides" / "01_roofline.tex").exists()
+
+
+def test_a_latex_error_names_the_template_line(repo):
+    template = repo / "slides" / "01_roofline" / "slides.tex.j2"
+    line = _line_of(template, r"\begin{frame}{Arithmetic Intensity")
+    _edit(template, r"\begin{frame}{Arithmetic Intensity", r"\notamacro\begin{frame}{Arithmetic Intensity")
+    error, out = failed_build(repo)
+    assert f"slides/01_roofline/slides.tex.j2:{line}: Undefined control sequence." in error
+    assert re.search(r"LaTeX, in build/slides/01_roofline\.tex:\d+", error)
+    assert not (repo / "build" / "deck.pdf").exists()
+    assert not (repo / "build" / "tex" / "deck.pdf").exists() and not (repo / "build" / "tex" / "deck.xdv").exists()
+
+
+# --- a name with LaTeX's special characters is printed as written ------------------------------
+
+ODD_NAME = r"Llama-3 8B & Co. #1 {x} 100% $5 ~y^ _z \w"
+
+
+def test_model_name_with_latex_special_characters(repo):
+    models = specs(repo) / "models.toml"
+    text = models.read_text(encoding="utf-8")
+    start = text.index("[Llama3_8B]")
+    name_at = text.index("name = ", start)
+    end = text.index("\n", name_at)
+    models.write_text(text[:name_at] + f"name = '{ODD_NAME}'" + text[end:], encoding="utf-8")
+    _append(repo / "slides" / "01_roofline" / "claims.py", 'claims.text("test.model_name", lambda: llama.name)')
+    _append(repo / "slides" / "01_roofline" / "slides.tex.j2",
+            '\\begin{frame}{Names}\nThe model: \\VAR{claim("test.model_name")}.\n\\end{frame}')
+    _append(repo / "slides" / "01_roofline" / "listings" / "crossover.py", "print(llama.name)")
+    proc = doit(repo)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    from pypdf import PdfReader
+
+    text = "\n".join(page.extract_text() for page in PdfReader(str(repo / "build" / "deck.pdf")).pages)
+    flat = re.sub(r"\s+", " ", text)
+    assert f"The model: {ODD_NAME}." in flat  # the slide text, every character as written
+    assert flat.count(ODD_NAME) >= 2  # and the listing's output

@@ -1,0 +1,57 @@
+"""Two clean builds in different directories, one serial and one `doit -n 2`, give the same bytes."""
+import subprocess
+import sys
+
+import pytest
+
+from workflow_support import clean_env, copy_repo, doit
+
+COMPARED = ["deck.pdf", "deck.tex", "claims.json", "ledger.html"]
+
+
+@pytest.fixture(scope="module")
+def two_builds(tmp_path_factory):
+    serial = copy_repo(tmp_path_factory.mktemp("serial") / "repo")
+    parallel = copy_repo(tmp_path_factory.mktemp("parallel") / "repo")
+    procs = [subprocess.Popen([sys.executable, "-m", "doit", *args], cwd=repo, env=clean_env(engine=repo / "engine"),
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace")
+             for repo, args in ((serial, []), (parallel, ["-n", "2"]))]
+    outputs = [p.communicate(timeout=900)[0] for p in procs]
+    for p, out in zip(procs, outputs):
+        assert p.returncode == 0, out
+    return serial / "build", parallel / "build"
+
+
+def _generated(build):
+    """Every file the build made, except doit's state and LaTeX's working files (they hold paths)."""
+    return sorted(p.relative_to(build).as_posix() for p in build.rglob("*")
+                  if p.is_file() and p.relative_to(build).parts[0] != "tex" and not p.name.startswith(".doit"))
+
+
+def test_same_files(two_builds):
+    a, b = two_builds
+    assert _generated(a) == _generated(b)
+    for name in COMPARED:
+        assert name in _generated(a)
+
+
+@pytest.mark.parametrize("name", COMPARED)
+def test_same_bytes(two_builds, name):
+    a, b = two_builds
+    assert (a / name).read_bytes() == (b / name).read_bytes(), f"build/{name} differs between the two builds"
+
+
+def test_figures_listings_and_slides_same_bytes(two_builds):
+    a, b = two_builds
+    files = [f for f in _generated(a) if f.split("/")[0] in ("figures", "listings", "slides", "claims")]
+    assert any(f.startswith("figures/") for f in files)
+    differ = [f for f in files if (a / f).read_bytes() != (b / f).read_bytes()]
+    assert differ == []
+
+
+def test_a_second_run_does_nothing(two_builds):
+    serial = two_builds[0].parent
+    again = doit(serial)
+    assert again.returncode == 0, again.stdout + again.stderr
+    ran = [line for line in again.stdout.splitlines() if line.startswith(". ")]
+    assert ran == [], f"a no-op build ran: {ran}"

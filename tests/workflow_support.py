@@ -1,0 +1,88 @@
+"""Helpers shared by the workflow tests: run the package's commands, copy the repository, build it."""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+ENGINE = ROOT / "engine"
+SPECS = ENGINE / "mlsysim" / "specs"
+if str(ENGINE) not in sys.path:
+    sys.path.insert(0, str(ENGINE))
+IN_CI = os.environ.get("CI", "").lower() not in ("", "0", "false", "no")
+
+
+def clean_env(**extra) -> dict:
+    """This process's environment without MLSYSIM_* settings, with the copy's engine importable."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MLSYSIM_")}
+    env["PYTHONPATH"] = str(extra.pop("engine", ENGINE))
+    env["PYTHONHASHSEED"] = "0"
+    env.update({k: str(v) for k, v in extra.items()})
+    return env
+
+
+def run_py(args, cwd=ROOT, timeout=300, **env) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, *args], cwd=cwd, env=clean_env(**env), capture_output=True,
+                          text=True, encoding="utf-8", timeout=timeout)
+
+
+def copy_specs(dst: Path) -> Path:
+    dst.mkdir(parents=True, exist_ok=True)
+    for path in SPECS.glob("*.toml"):
+        shutil.copy(path, dst / path.name)
+    return dst
+
+
+def set_spec_value(spec_dir: Path, stem: str, table: str, field: str, new: str) -> int:
+    """Replace the TOML text of `field` in [table] of <stem>.toml by `new`; returns its line."""
+    path = spec_dir / f"{stem}.toml"
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    current = None
+    for i, line in enumerate(lines):
+        s = line.strip()
+        if s.startswith("[") and not s.startswith("[["):
+            current = s.strip("[]").strip()
+        elif current == table and s.split("=", 1)[0].strip() == field:
+            lines[i] = f"{field} = {new}\n"
+            path.write_text("".join(lines), encoding="utf-8")
+            return i + 1
+    raise KeyError(f"{stem}.{table}.{field}")
+
+
+def delete_spec_field(spec_dir: Path, stem: str, table: str, field: str) -> int:
+    path = spec_dir / f"{stem}.toml"
+    line = set_spec_value(spec_dir, stem, table, field, "0")
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    del lines[line - 1]
+    path.write_text("".join(lines), encoding="utf-8")
+    return line
+
+
+IGNORED = shutil.ignore_patterns("build", ".venv", ".git", "__pycache__", ".pytest_cache", "*.egg-info",
+                                 ".doit.db*")
+
+
+def copy_repo(dst: Path) -> Path:
+    """The repository's sources (no build/, no .git) under `dst`."""
+    shutil.copytree(ROOT, dst, ignore=IGNORED)
+    return dst
+
+
+def doit(repo: Path, *args, timeout=600) -> subprocess.CompletedProcess:
+    """Run `python -m doit` in a copy of the repository (its own engine, its own build/)."""
+    return subprocess.run([sys.executable, "-m", "doit", *args], cwd=repo,
+                          env=clean_env(engine=repo / "engine"), capture_output=True, text=True,
+                          encoding="utf-8", errors="replace", timeout=timeout)
+
+
+def leftovers(build: Path) -> list[str]:
+    """Temporary or partial files a failed build must not leave behind."""
+    bad = []
+    for path in build.rglob("*"):
+        name = path.name
+        if path.is_file() and (name.endswith(".tmp") or (name.startswith(".") and not name.startswith(".doit"))):
+            bad.append(str(path.relative_to(build)))
+    return sorted(bad)
