@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from .core import _derived as f
 from .core import _derived_compression as fc
 from .core import _derived_serving as fs
+from .engine import RooflineStep
 from .models import TransformerModel
 from .registry import assumption, precision_bytes
 from . import spec as _spec
@@ -35,24 +36,6 @@ def _Q(value, unit):
     from .units import Q
 
     return Q(value, unit)
-
-
-@dataclass(frozen=True, slots=True)
-class Step:
-    """A roofline step: time is the slower of compute and memory."""
-
-    flops: float
-    bytes_moved: float
-    compute_s: float
-    memory_s: float
-
-    @property
-    def latency_s(self) -> float:
-        return max(self.compute_s, self.memory_s)
-
-    @property
-    def bottleneck(self) -> str:
-        return "Compute" if self.compute_s > self.memory_s else "Memory"
 
 
 def _layer_parameters(model: TransformerModel) -> float:
@@ -92,7 +75,7 @@ def _step(model, hw, phase, batch, seq_len, b_kv, eta, eta_bw, dense_weight_byte
     compute_s = (f.compute_time(attn + head_flops, peak, eta)
                  + f.compute_time(layer_flops, peak * sparse_speedup, eta))
     moved = dense_weight_bytes + layer_weight_bytes + kv_bytes
-    return Step(flops, moved, compute_s, f.memory_time(moved, hw.si("memory_bandwidth"), eta_bw))
+    return RooflineStep(flops, moved, compute_s, f.memory_time(moved, hw.si("memory_bandwidth"), eta_bw))
 
 
 def _cited_accuracy(method: str, bits=None, sparsity=None, sparsity_type=None):
@@ -117,8 +100,8 @@ class CompressionResult:
     phase: str
     original_bytes: float
     compressed_bytes: float
-    baseline: Step
-    compressed: Step
+    baseline: RooflineStep
+    compressed: RooflineStep
     accuracy_drop: float | None
     accuracy_entry: str | None
 

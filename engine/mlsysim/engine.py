@@ -14,6 +14,50 @@ from .models import CNNModel, TransformerModel
 from .registry import assumption, precision_bytes
 
 
+def working_assumptions(precision=None, efficiency=None, bandwidth_efficiency=None):
+    """(precision, bytes per element, eta, eta_BW): the caller's values, else the tutorial's stated
+    defaults (specs/assumptions.toml [serving] precision, [efficiency])."""
+    precision = precision or assumption("serving", "precision")
+    eta = assumption("efficiency", "compute_efficiency") if efficiency is None else efficiency
+    eta_bw = (assumption("efficiency", "bandwidth_efficiency") if bandwidth_efficiency is None
+              else bandwidth_efficiency)
+    return precision, precision_bytes(precision), eta, eta_bw
+
+
+def step_work(model, batch, seq_len, bytes_per_element):
+    """(FLOPs, bytes, unit of work) of one step: a decode step of a transformer (B sequences at
+    context S), a forward pass of a CNN.  Plain arithmetic: numbers or numpy arrays alike."""
+    b = bytes_per_element
+    if isinstance(model, TransformerModel):
+        s = model.spec.si
+        p_mm = model.matmul_parameters
+        return (f.decode_flops(batch, p_mm, s("layers"), s("num_heads"), s("head_dim"), seq_len),
+                f.decode_bytes(p_mm, b, batch, model.kv_bytes_per_token(b), seq_len), "token")
+    if isinstance(model, CNNModel):
+        s = model.spec.si
+        # weights once, plus each image read in; activations between layers assumed on chip
+        return batch * s("flops_per_sample"), model.weight_bytes(b) + batch * s("input_elements") * b, "sample"
+    raise TypeError(f"not a model: {model!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class RooflineStep:
+    """A step on the roofline: it takes as long as the slower of its compute and its memory traffic."""
+
+    flops: float
+    bytes_moved: float
+    compute_s: float
+    memory_s: float
+
+    @property
+    def latency_s(self) -> float:
+        return max(self.compute_s, self.memory_s)
+
+    @property
+    def bottleneck(self) -> str:
+        return "Compute" if self.compute_s > self.memory_s else "Memory"
+
+
 @dataclass(frozen=True, slots=True)
 class PerformanceProfile:
     """What one step costs.  Plain floats in FLOP, B, s; the named fields give pint quantities."""
@@ -90,29 +134,15 @@ class Engine:
         """
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}")
-        precision = precision or assumption("serving", "precision")
-        b = precision_bytes(precision)
-        eta = assumption("efficiency", "compute_efficiency") if efficiency is None else efficiency
-        eta_bw = (assumption("efficiency", "bandwidth_efficiency") if bandwidth_efficiency is None
-                  else bandwidth_efficiency)
-        peak, bw = hardware.si("peak_flops"), hardware.si("memory_bandwidth")
-        if isinstance(model, TransformerModel):
-            s = model.spec.si
-            if seq_len is None:
-                seq_len = int(assumption("serving", "context_tokens"))
-            p_mm = model.matmul_parameters
-            flops = f.decode_flops(batch_size, p_mm, s("layers"), s("num_heads"), s("head_dim"), seq_len)
-            moved = f.decode_bytes(p_mm, b, batch_size, model.kv_bytes_per_token(b), seq_len)
-            unit = "token"
-        elif isinstance(model, CNNModel):
-            s = model.spec.si
-            seq_len = 0
-            flops = batch_size * s("flops_per_sample")
-            # weights once, plus each image read in; activations between layers assumed on chip
-            moved = model.weight_bytes(b) + batch_size * s("input_elements") * b
-            unit = "sample"
-        else:
+        precision, b, eta, eta_bw = working_assumptions(precision, efficiency, bandwidth_efficiency)
+        if not isinstance(model, (TransformerModel, CNNModel)):
             raise TypeError(f"Engine.solve: not a model: {model!r}")
+        if isinstance(model, CNNModel):
+            seq_len = 0
+        elif seq_len is None:
+            seq_len = int(assumption("serving", "context_tokens"))
+        peak, bw = hardware.si("peak_flops"), hardware.si("memory_bandwidth")
+        flops, moved, unit = step_work(model, batch_size, seq_len, b)
         return PerformanceProfile(model.name, hardware.name, batch_size, seq_len, precision, flops, moved,
                                   f.compute_time(flops, peak, eta), f.memory_time(moved, bw, eta_bw),
                                   peak, unit)
@@ -138,11 +168,7 @@ class Engine:
 
     @staticmethod
     def _decode_terms(model, hardware, precision, efficiency, bandwidth_efficiency):
-        precision = precision or assumption("serving", "precision")
-        b = precision_bytes(precision)
-        eta = assumption("efficiency", "compute_efficiency") if efficiency is None else efficiency
-        eta_bw = (assumption("efficiency", "bandwidth_efficiency") if bandwidth_efficiency is None
-                  else bandwidth_efficiency)
+        _, b, eta, eta_bw = working_assumptions(precision, efficiency, bandwidth_efficiency)
         s = model.spec.si
         return dict(matmul_params=model.matmul_parameters, bytes_per_element=b,
                     peak_flops=hardware.si("peak_flops"), eta=eta, bandwidth=hardware.si("memory_bandwidth"),

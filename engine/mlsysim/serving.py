@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from .core import _derived as f
 from .core import _derived_serving as fs
-from .engine import Engine, PerformanceProfile
+from .engine import Engine, PerformanceProfile, RooflineStep
 from .models import TransformerModel
 from .registry import assumption, precision_bytes
 
@@ -68,32 +68,14 @@ def link_bandwidth(prefill_hw, decode_hw) -> float:
     return min(prefill_hw.si("scaleout_bandwidth"), decode_hw.si("scaleout_bandwidth"))
 
 
-@dataclass(frozen=True, slots=True)
-class Prefill:
-    """One prefill pass: B prompts of S tokens."""
-
-    flops: float
-    bytes_moved: float
-    compute_s: float
-    memory_s: float
-
-    @property
-    def latency_s(self) -> float:
-        return max(self.compute_s, self.memory_s)
-
-    @property
-    def bottleneck(self) -> str:
-        return "Compute" if self.compute_s > self.memory_s else "Memory"
-
-
 def prefill(model: TransformerModel, hw, seq_len: int, batch_size: int, precision: str, eta: float,
-            eta_bw: float) -> Prefill:
+            eta_bw: float) -> RooflineStep:
     s = model.spec.si
     b = precision_bytes(precision)
     p_mm = model.matmul_parameters
     flops = fs.prefill_flops(batch_size, p_mm, s("layers"), s("num_heads"), s("head_dim"), seq_len)
     moved = fs.prefill_bytes(p_mm, b, batch_size, model.kv_bytes_per_token(b), seq_len)
-    return Prefill(flops, moved, f.compute_time(flops, hw.si("peak_flops"), eta),
+    return RooflineStep(flops, moved, f.compute_time(flops, hw.si("peak_flops"), eta),
                    f.memory_time(moved, hw.si("memory_bandwidth"), eta_bw))
 
 
@@ -107,7 +89,7 @@ class ServingResult:
     seq_len: int
     batch_size: int
     precision: str
-    prefill: Prefill
+    prefill: RooflineStep
     decode: PerformanceProfile
     kv_bytes: float  # per request
     weight_bytes: float

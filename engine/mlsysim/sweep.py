@@ -16,7 +16,8 @@ from dataclasses import dataclass
 
 from .core import _derived as f
 from .models import CNNModel, TransformerModel
-from .registry import assumption, precision_bytes
+from .engine import step_work, working_assumptions
+from .registry import assumption
 
 
 @dataclass(frozen=True)
@@ -80,11 +81,8 @@ def sweep(model, hardware, batch_size=1, seq_len=None, precision: str | None = N
     """Engine.solve over arrays: batch_size and seq_len (and the efficiencies) broadcast together."""
     import numpy as np
 
-    precision = precision or assumption("serving", "precision")
-    b = precision_bytes(precision)
-    eta = assumption("efficiency", "compute_efficiency") if efficiency is None else np.asarray(efficiency, float)
-    eta_bw = (assumption("efficiency", "bandwidth_efficiency") if bandwidth_efficiency is None
-              else np.asarray(bandwidth_efficiency, float))
+    precision, b, eta, eta_bw = working_assumptions(precision, efficiency, bandwidth_efficiency)
+    eta, eta_bw = np.asarray(eta, float), np.asarray(eta_bw, float)
     peak, bw = hardware.si("peak_flops"), hardware.si("memory_bandwidth")
     batch = np.asarray(batch_size, dtype=float)
     if batch.size and batch.min() < 1:
@@ -96,19 +94,11 @@ def sweep(model, hardware, batch_size=1, seq_len=None, precision: str | None = N
         if context.size and context.min() < 0:
             raise ValueError(f"seq_len must be at least 0, got {context.min():g}")
         batch, context = np.broadcast_arrays(batch, context)
-        s = model.spec.si
-        p_mm = model.matmul_parameters
-        flops = f.decode_flops(batch, p_mm, s("layers"), s("num_heads"), s("head_dim"), context)
-        moved = f.decode_bytes(p_mm, b, batch, model.kv_bytes_per_token(b), context)
-        unit = "token"
     elif isinstance(model, CNNModel):
-        s = model.spec.si
         context = np.zeros_like(batch)
-        flops = batch * s("flops_per_sample")
-        moved = model.weight_bytes(b) + batch * s("input_elements") * b
-        unit = "sample"
     else:
         raise TypeError(f"Engine.sweep: not a model: {model!r}")
+    flops, moved, unit = step_work(model, batch, context, b)
     compute = f.compute_time(flops, peak, eta)
     memory = f.memory_time(moved, bw, eta_bw)
     batch, context, flops, moved, compute, memory = np.broadcast_arrays(batch, context, flops, moved, compute,
