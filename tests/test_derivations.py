@@ -2,7 +2,6 @@
 import subprocess
 import sys
 
-import pytest
 import sympy as sp
 
 from conftest import ROOT

@@ -1,5 +1,4 @@
 """Impact analysis: before a spec value changes, list what moves, without touching build/."""
-import os
 import re
 
 import pytest

@@ -1,8 +1,6 @@
 """The hard-coded-number lint, and the template rules that force numbers through claims."""
 import shutil
-from pathlib import Path
 
-import jinja2
 import pytest
 
 from conftest import ROOT

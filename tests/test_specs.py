@@ -39,8 +39,8 @@ def test_wrong_dimension_names_file_line_key_and_unit(tmp_path, fresh_specs):
 
 
 def test_missing_field(tmp_path, fresh_specs):
-    path = specs_with(tmp_path, fresh_specs, 'tdp = { value = 700, unit = "W"', 'tdp_typo = { value = 700, unit = "W"')
-    with pytest.raises(SpecError, match=r"hardware.toml:\d+: \[H100\]"):
+    specs_with(tmp_path, fresh_specs, 'tdp = { value = 700, unit = "W"', 'tdp_typo = { value = 700, unit = "W"')
+    with pytest.raises(SpecError, match=r"hardware.toml:\d+: \[H100\] is missing tdp \(expected W\)"):
         mlsysim.Hardware.Cloud.H100
 
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from .core import _derived as f
 from .core import _derived_compression as fc
 from .core import _derived_serving as fs
-from .engine import RooflineStep
+from .engine import RooflineStep, working_assumptions
 from .models import TransformerModel
 from .registry import assumption, precision_bytes
 from . import spec as _spec
@@ -149,11 +149,7 @@ class CompressionModel:
         if not isinstance(model, TransformerModel):
             raise TypeError(f"CompressionModel needs a transformer, got {model!r}")
         seq_len = int(assumption("serving", "context_tokens")) if seq_len is None else int(seq_len)
-        precision = precision or assumption("serving", "precision")
-        eta = assumption("efficiency", "compute_efficiency") if efficiency is None else efficiency
-        eta_bw = (assumption("efficiency", "bandwidth_efficiency") if bandwidth_efficiency is None
-                  else bandwidth_efficiency)
-        b = precision_bytes(precision)
+        precision, b, eta, eta_bw = working_assumptions(precision, efficiency, bandwidth_efficiency)
         p_mm, p_layers = model.matmul_parameters, _layer_parameters(model)
         head = (p_mm - p_layers) * b  # streamed weights outside the decoder layers
         args = (model, hw, phase, batch_size, seq_len, b, eta, eta_bw)

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from .core import _derived as f
 from .core import _derived_serving as fs
-from .engine import Engine, PerformanceProfile, RooflineStep
+from .engine import Engine, PerformanceProfile, RooflineStep, working_assumptions
 from .models import TransformerModel
 from .registry import assumption, precision_bytes
 
@@ -39,11 +39,9 @@ def _bytes(value) -> float:
 
 
 def _defaults(seq_len, precision, efficiency, bandwidth_efficiency):
+    """(S, precision, eta, eta_BW): the caller's values, else the tutorial's stated defaults."""
     seq_len = int(assumption("serving", "context_tokens")) if seq_len is None else int(seq_len)
-    precision = precision or assumption("serving", "precision")
-    eta = assumption("efficiency", "compute_efficiency") if efficiency is None else efficiency
-    eta_bw = (assumption("efficiency", "bandwidth_efficiency") if bandwidth_efficiency is None
-              else bandwidth_efficiency)
+    precision, _, eta, eta_bw = working_assumptions(precision, efficiency, bandwidth_efficiency)
     return seq_len, precision, eta, eta_bw
 
 

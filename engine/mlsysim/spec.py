@@ -285,7 +285,6 @@ def load_file(path: Path) -> dict[str, Spec]:
     import pint
 
     text = path.read_text(encoding="utf-8")
-    name = path.name
     lines = _line_numbers(text)
     try:
         data = tomllib.loads(text)

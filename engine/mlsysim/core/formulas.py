@@ -6,9 +6,6 @@ sweeps.  The expressions themselves are derived, and rendered onto slides, in `d
 from __future__ import annotations
 
 from ._derived import *  # noqa: F401,F403
-from ._derived import (  # noqa: F401  (names used below)
-    compute_time, memory_time, ridge_point,
-)
 
 # --- Part 4: collectives, with units at the edge ------------------------------------------------
 from ._derived_distributed import *  # noqa: F401,F403,E402
