@@ -167,5 +167,5 @@ def test_import_stays_light():
 
 
 def test_no_transfer_without_a_scaleout_spec():
-    with pytest.raises(ValueError, match="scaleout_bandwidth"):
+    with pytest.raises(ValueError, match="scaleout_link"):
         mlsysim.ServingModel().solve(L.Llama3_8B, C.H100, decode_hardware=C.Gaudi3)

@@ -58,12 +58,15 @@ def kv_bytes_per_request_mha(model: TransformerModel, seq_len: int, bytes_per_el
 
 
 def link_bandwidth(prefill_hw, decode_hw) -> float:
-    """B/s between two accelerators over the scale-out network: the slower of the two NICs, one way."""
+    """B/s between two accelerators over the scale-out network: the slower of the two NICs, one way
+    (each accelerator's scaleout_link names its table in specs/links.toml)."""
+    from .spec import entry
+
     for hw in (prefill_hw, decode_hw):
-        if hw.spec.get("scaleout_bandwidth") is None:
-            raise ValueError(f"{hw.name}: specs/hardware.toml [{hw.key}] has no scaleout_bandwidth, so the "
+        if hw.spec.get("scaleout_link") is None:
+            raise ValueError(f"{hw.name}: specs/hardware.toml [{hw.key}] has no scaleout_link, so the "
                              f"KV-cache transfer of disaggregated serving cannot be timed")
-    return min(prefill_hw.si("scaleout_bandwidth"), decode_hw.si("scaleout_bandwidth"))
+    return min(entry("links", hw.si("scaleout_link")).si("bandwidth") for hw in (prefill_hw, decode_hw))
 
 
 def prefill(model: TransformerModel, hw, seq_len: int, batch_size: int, precision: str, eta: float,

@@ -67,8 +67,7 @@ FIELDS: dict[str, dict[str, Field]] = {
         "scaleup_bandwidth_total": quantity("B/s"),
         "scaleup_link": text(),
         # Part 2 (disaggregated serving) and Part 3 (2:4 sparsity); optional, so absent means unknown
-        "scaleout_bandwidth": quantity("B/s", required=False),  # per GPU, one direction (its NIC)
-        "scaleout_link": text(required=False),
+        "scaleout_link": text(required=False),  # a table of links.toml: the server's NIC per GPU
         "sparse_peak_flops": quantity("FLOP/s", required=False),  # with 2:4 structured sparsity
     },
     "transformer": {

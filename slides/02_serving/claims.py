@@ -175,7 +175,7 @@ def split():
 claims.quantity("disagg.ttft", lambda: split().ttft, unit="ms", fmt=".0f")
 claims.quantity("disagg.itl", lambda: split().itl, unit="ms", fmt=".2f")
 claims.quantity("disagg.link", lambda: Q(split().link_bandwidth, "B/s"), unit="GB/s", fmt=".0f")
-claims.text("disagg.link_name", lambda: A100.spec.si("scaleout_link"))
+claims.text("disagg.link_name", lambda: mlsysim.spec.entry("links", A100.spec.si("scaleout_link")).si("name"))
 claims.quantity("disagg.transfer", lambda: split().kv_transfer_time, unit="ms", fmt=".1f")
 claims.number("disagg.transfer_in_itls", lambda: split().kv_transfer_s / split().itl_s, fmt=".1f")
 claims.number("disagg.itl_penalty", lambda: split().itl_s / one().itl_s, fmt=".2f", suffix="×")
