@@ -114,11 +114,17 @@ class _SlidePrinter(LatexPrinter):
     def _product(self, expr) -> str:
         coeff, rest = expr.as_coeff_Mul()
         factors = sorted(sp.Mul.make_args(rest), key=self._factor_key)
+        dot = self._settings["mul_symbol_latex"]
+        roots = [f for f in factors if f.is_Pow and f.exp == sp.S.Half]
         parts = [self._print(coeff)] if coeff not in (1, -1) else []
         for factor in factors:
+            if len(roots) > 1 and factor in roots:
+                if factor is roots[0]:  # sqrt(2)*sqrt(d)*sqrt(M) reads as one root: sqrt(2*d*M)
+                    parts.append(rf"\sqrt{{{dot.join(self._print(r.base) for r in roots)}}}")
+                continue
             text = self._print(factor)
             parts.append(rf"\left({text}\right)" if factor.is_Add else text)
-        return ("-" if coeff == -1 else "") + self._settings["mul_symbol_latex"].join(parts)
+        return ("-" if coeff == -1 else "") + dot.join(parts)
 
     def _part(self, expr) -> str:
         return self._print(expr) if expr.is_Add else self._product(expr)
