@@ -154,11 +154,10 @@ def reading():
 class Spec:
     """One table of a spec file.  `si(field)` gives the float the engine computes with."""
 
-    def __init__(self, file: str, table: str, values: dict, units: dict, display: dict,
-                 sources: dict, lines: dict):
+    def __init__(self, file: str, table: str, values: dict, units: dict, display: dict, sources: dict):
         self.file, self.table = file, table
         self._values, self._units, self._display = values, units, display
-        self._sources, self._lines = sources, lines
+        self._sources = sources
         self._cache: dict = {}
 
     def key(self, field: str) -> str:
@@ -171,7 +170,7 @@ class Spec:
         except KeyError:
             raise AttributeError(f"{self.file}: [{self.table}] has no field {field!r}") from None
         if _recorders:
-            _recorders[-1].add(f"{Path(self.file).stem}.{self.table}.{field}")
+            record(self.key(field))
         return value
 
     def get(self, field: str, default=None):
@@ -189,9 +188,6 @@ class Spec:
 
     def source(self, field: str) -> str:
         return self._sources.get(field, "")
-
-    def line(self, field: str | None = None) -> int:
-        return self._lines.get(field, self._lines.get(None, 1))
 
     def fields(self):
         return list(self._values)
@@ -304,7 +300,7 @@ def load_file(path: Path) -> dict[str, Spec]:
                 raise SpecError(f"{where(unknown[0])}: [{table}] {unknown[0]}: unknown assumption "
                                 f"(declare its unit in mlsysim.spec.ASSUMPTION_UNITS)")
         schema = _schema(kind_file, table, body, where)
-        values, units, display, sources, line_of = {}, {}, {}, {}, {None: lines.get((table, None), 1)}
+        values, units, display, sources = {}, {}, {}, {}
         for field, expect in schema.items():
             if field not in body:
                 if expect.required:
@@ -312,7 +308,6 @@ def load_file(path: Path) -> dict[str, Spec]:
                     raise SpecError(f"{where(None)}: [{table}] is missing {field}{want}")
                 continue
             raw = body[field]
-            line_of[field] = lines.get((table, field), line_of[None])
             if expect.unit is None:
                 values[field], units[field], display[field] = raw, None, None
                 continue
@@ -351,7 +346,7 @@ def load_file(path: Path) -> dict[str, Spec]:
         if extra:
             field = sorted(extra)[0]
             raise SpecError(f"{where(field)}: [{table}] {field}: unknown field (known: {', '.join(schema)})")
-        entries[table] = Spec(str(path), table, values, units, display, sources, line_of)
+        entries[table] = Spec(str(path), table, values, units, display, sources)
     return entries
 
 
