@@ -6,7 +6,7 @@
 
 Each slide part, figure and listing is a task of its own.  A slide part depends on the claim
 files it uses; a figure or listing on the spec values it read last time (see
-mlsysim.deck.build.spec_inputs_unchanged), so editing one spec value rebuilds exactly what reads it.
+mlsysim_deck.build.spec_inputs_unchanged), so editing one spec value rebuilds exactly what reads it.
 Loading this file must stay cheap (no sympy, pint or matplotlib here): a no-op `doit` is one of
 the benchmarks.
 """
@@ -19,25 +19,26 @@ ROOT = Path(__file__).resolve().parent
 ENGINE = ROOT / "engine"
 sys.path.insert(0, str(ENGINE))
 
-from mlsysim.deck import build as B  # noqa: E402  (light: no jinja, sympy, pint or matplotlib)
+from mlsysim_deck import build as B  # noqa: E402  (light: no jinja, sympy, pint or matplotlib)
 
 SLIDES, TEMPLATES, FIGURES, BUILD = ROOT / "slides", ROOT / "templates", ROOT / "figures", ROOT / "build"
 PACKAGE = ENGINE / "mlsysim"
+TOOLING = ENGINE / "mlsysim_deck"
 SPECS = PACKAGE / "specs"
 CLAIMS_DIR = BUILD / "claims"
 
-DOIT_CONFIG = {"default_tasks": ["derive", "claims", "slides", "listing", "figure", "deck_tex", "pdf",
+DOIT_CONFIG = {"default_tasks": ["claims", "slides", "listing", "figure", "deck_tex", "pdf",
                                  "claims_json", "ledger"],
                "backend": "sqlite3", "dep_file": str(BUILD / ".doit.db"), "verbosity": 1}
 BUILD.mkdir(exist_ok=True)
 
 # The engine's physics: any change to it may move any number, so claims, figures and listings
-# depend on all of it.  The deck tooling (mlsysim/deck) only affects rendering.
-ENGINE_SOURCES = sorted(str(p) for p in PACKAGE.rglob("*.py") if "deck" not in p.parts)
+# depend on all of it.  The deck tooling (engine/mlsysim_deck, a package of its own) only affects rendering.
+ENGINE_SOURCES = sorted(str(p) for p in PACKAGE.rglob("*.py"))
 SPEC_FILES = sorted(str(p) for p in SPECS.glob("*.toml"))
 CURRENT_SPECS = B.spec_fingerprints(SPECS)
 DERIVATIONS = [str(PACKAGE / "core" / "derivations.py")] + sorted(str(p) for p in (PACKAGE / "core").glob("derive_*.py"))
-RENDER_SOURCES = [str(PACKAGE / "deck" / n) for n in ("render.py", "lint.py", "claims.py", "atomic.py")]
+RENDER_SOURCES = [str(TOOLING / n) for n in ("render.py", "lint.py", "claims.py", "atomic.py")]
 
 
 def _spec_uptodate():
@@ -51,7 +52,10 @@ def _derive():
 
 
 def task_derive():
-    """Print the sympy derivations into the engine's run-time formulas (core/_derived.py)."""
+    """Print the sympy derivations into the engine's run-time formulas (core/_derived*.py).
+
+    Not a default task: the build never writes into the source tree.  Run `doit derive` after
+    editing a derivation and commit the result; the tests fail while a generated module is stale."""
     sources = DERIVATIONS
     targets = [str(PACKAGE / "core" / ("_derived.py" if Path(s).stem == "derivations"
                                        else f"_derived_{Path(s).stem.removeprefix('derive_')}.py"))
@@ -63,15 +67,14 @@ def task_claims():
     """Evaluate every claim of every part (one small JSON file per claim)."""
     return {"actions": [(B.evaluate_claims, [SLIDES, CLAIMS_DIR])],
             "file_dep": SPEC_FILES + ENGINE_SOURCES + [str(p) for p in B.claims_files(SLIDES)]
-            + [str(PACKAGE / "deck" / "claims.py")],
-            "task_dep": ["derive"],
+            + [str(TOOLING / "claims.py")],
             "targets": [str(CLAIMS_DIR / "index.json")],
             "verbosity": 2}
 
 
 def _claim_uses(part_dir: Path) -> list[str]:
     """Claim ids a part's template uses (read from its Jinja AST; errors surface when it renders)."""
-    from mlsysim.deck.render import RenderError, analyse, environment
+    from mlsysim_deck.render import RenderError, analyse, environment
 
     try:
         uses = analyse(environment([SLIDES, TEMPLATES]), part_dir / "slides.tex.j2")
@@ -82,7 +85,7 @@ def _claim_uses(part_dir: Path) -> list[str]:
 
 @B.reported
 def _render_part(part_dir, out_tex, out_uses):
-    from mlsysim.deck.render import render_part
+    from mlsysim_deck.render import render_part
 
     render_part(Path(part_dir), SLIDES, TEMPLATES, CLAIMS_DIR, Path(out_tex), Path(out_uses))
 
@@ -164,13 +167,13 @@ def task_ledger():
     """build/ledger.html: every claim with its value, formulas, spec inputs and sources, slides and pages."""
     return {"actions": [(B.write_ledger, [BUILD / "claims.json", BUILD / "deck.pdf", SPECS, BUILD / "ledger.html"])],
             "file_dep": [str(BUILD / "claims.json"), str(BUILD / "deck.pdf")] + SPEC_FILES + DERIVATIONS
-            + [str(PACKAGE / "deck" / n) for n in ("ledger.py", "pages.py")],
+            + [str(TOOLING / n) for n in ("ledger.py", "pages.py")],
             "targets": [str(BUILD / "ledger.html")]}
 
 
 def task_accept_claims():
     """Accept the build's claims: rewrite slides/claims.lock.json (review its diff, then commit it)."""
-    from mlsysim.deck.lock import accept_from_build
+    from mlsysim_deck.lock import accept_from_build
 
     return {"actions": [(accept_from_build, [BUILD / "claims.json", SLIDES / "claims.lock.json",
                                              BUILD / "deck.pdf"])],

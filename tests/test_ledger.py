@@ -39,7 +39,7 @@ def test_every_claim_has_an_entry(built, page):
 
 
 def test_ridge_point_shows_its_formula_inputs_sources_and_page(page):
-    from mlsysim.deck.pages import claim_pages
+    from mlsysim_deck.pages import claim_pages
 
     entry = _claim(page, "ridge.H100")
     text = "".join(entry.itertext())
@@ -63,7 +63,7 @@ def test_a_workload_choice_says_it_has_no_formula_and_no_input(page):
 
 
 def test_self_contained_and_deterministic(built, tmp_path):
-    from mlsysim.deck.ledger import write_ledger
+    from mlsysim_deck.ledger import write_ledger
 
     out = tmp_path / "ledger.html"
     write_ledger(BUILD / "claims.json", BUILD / "deck.pdf", SPECS, out)
@@ -74,7 +74,7 @@ def test_self_contained_and_deterministic(built, tmp_path):
 
 
 def test_symbol_names_follow_the_slides():
-    from mlsysim.deck.ledger import plain_name
+    from mlsysim_deck.ledger import plain_name
 
     assert plain_name(r"\eta_{\text{BW}}") == "\u03b7_BW"
     assert plain_name(r"P_{\text{mm}}") == "P_mm"

@@ -4,8 +4,8 @@ import shutil
 import pytest
 
 from conftest import ROOT
-from mlsysim.deck.lint import lint_text, lint_tree
-from mlsysim.deck.render import RenderError, Rendered, analyse, environment, render_template
+from mlsysim_deck.lint import lint_text, lint_tree
+from mlsysim_deck.render import RenderError, Rendered, analyse, environment, render_template
 
 
 def test_templates_are_clean():
@@ -37,7 +37,7 @@ def test_hand_typed_number_in_a_slide_template_fails_the_build(tmp_path):
     problems = lint_tree(slides)
     assert problems == [f"{template}:4: hard-coded number with a unit '4.8 ms': state it as a claim, "
                         f"\\VAR{{claim(\"...\")}}"]
-    from mlsysim.deck.render import render_part
+    from mlsysim_deck.render import render_part
 
     with pytest.raises(RenderError, match=r"slides.tex.j2:4: hard-coded number with a unit '4.8 ms'"):
         render_part(slides / "01_roofline", slides, ROOT / "templates", tmp_path / "claims",

@@ -9,7 +9,7 @@ LOCK = ROOT / "slides" / "claims.lock.json"
 
 
 def test_lock_is_sorted_one_claim_per_line():
-    from mlsysim.deck.lock import dumps
+    from mlsysim_deck.lock import dumps
 
     text = LOCK.read_text(encoding="utf-8")
     entries = json.loads(text)
@@ -19,7 +19,7 @@ def test_lock_is_sorted_one_claim_per_line():
 
 def test_claims_evaluated_now_match_the_lock():
     """Evaluates every claim from the current specs and engine (no build needed)."""
-    proc = run_py(["-m", "mlsysim.deck.lock", "check"])
+    proc = run_py(["-m", "mlsysim_deck.lock", "check"])
     assert proc.returncode == 0, f"\n{proc.stdout}{proc.stderr}"
 
 
@@ -29,7 +29,7 @@ def test_the_builds_claims_match_the_lock():
         if IN_CI:
             pytest.fail("build/claims.json is missing: CI must build the deck (`doit`) before the tests")
         pytest.skip("no build/claims.json yet: run `doit` to compare the built deck with the lock")
-    proc = run_py(["-m", "mlsysim.deck.lock", "check", "--from-build"])
+    proc = run_py(["-m", "mlsysim_deck.lock", "check", "--from-build"])
     assert proc.returncode == 0, f"\n{proc.stdout}{proc.stderr}"
 
 
@@ -41,12 +41,12 @@ def _h100_bandwidth(tmp_path, name, tb_per_s):
 
 
 def _accept(specs, lock):
-    proc = run_py(["-m", "mlsysim.deck.lock", "accept", "--lock", str(lock)], MLSYSIM_SPECS=specs)
+    proc = run_py(["-m", "mlsysim_deck.lock", "accept", "--lock", str(lock)], MLSYSIM_SPECS=specs)
     assert proc.returncode == 0, proc.stderr
 
 
 def _check(specs, lock):
-    return run_py(["-m", "mlsysim.deck.lock", "check", "--lock", str(lock)], MLSYSIM_SPECS=specs)
+    return run_py(["-m", "mlsysim_deck.lock", "check", "--lock", str(lock)], MLSYSIM_SPECS=specs)
 
 
 @pytest.fixture(scope="module")
@@ -90,7 +90,7 @@ def test_accepting_makes_the_check_pass(datasheet_and_what_if, tmp_path):
 
 
 def test_compare_reports_added_removed_and_moved():
-    from mlsysim.deck.lock import compare, report
+    from mlsysim_deck.lock import compare, report
 
     lock = {"a": {"text": "1.0 ms", "value": 1.0, "unit": "ms"},
             "b": {"text": "2", "value": 2.0, "unit": ""},

@@ -39,7 +39,7 @@ def uses():
 
 
 def test_every_part_is_in_the_deck(deck):
-    from mlsysim.deck.build import parts
+    from mlsysim_deck.build import parts
 
     pages, _ = deck
     text = normalise("".join(pages))
@@ -72,7 +72,7 @@ def test_claims_json_lists_every_claim_with_its_slides(claims_json):
 
 
 def test_agenda_lists_only_the_parts_in_the_deck(deck):
-    from mlsysim.deck.build import parts
+    from mlsysim_deck.build import parts
 
     pages, _ = deck
     roadmaps = [p for p in pages if "Roadmap: You Are Here" in p]

@@ -4,7 +4,7 @@ import tomllib
 from pathlib import Path
 
 import mlsysim
-from mlsysim.deck import Claims
+from mlsysim_deck import Claims
 
 claims = Claims(__file__)
 H100 = mlsysim.Hardware.Cloud.H100

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import mlsysim
 from mlsysim import Engine, Q
-from mlsysim.deck import Claims
+from mlsysim_deck import Claims
 from mlsysim.registry import assumption
 
 claims = Claims(__file__)

@@ -5,7 +5,7 @@ import math
 
 import mlsysim
 from mlsysim import Q
-from mlsysim.deck import Claims
+from mlsysim_deck import Claims
 from mlsysim.registry import assumption, precision_bytes
 from mlsysim.serving import kv_bytes_per_request_mha
 

@@ -2,7 +2,7 @@
 (Shared ids from earlier parts: "context", "precision", "hw.H100.capacity", "hw.Gaudi3.*".)"""
 import mlsysim
 from mlsysim import Q
-from mlsysim.deck import Claims
+from mlsysim_deck import Claims
 from mlsysim.registry import assumption, precision_bytes
 
 claims = Claims(__file__)

@@ -4,7 +4,7 @@ import math
 import mlsysim
 from mlsysim import DistributedModel, Q, Reliability
 from mlsysim.core import formulas as f
-from mlsysim.deck import Claims
+from mlsysim_deck import Claims
 from mlsysim.distributed import TP_ALLREDUCES_PER_LAYER
 from mlsysim.registry import assumption, precision_bytes
 from mlsysim.training import checkpoint_bytes

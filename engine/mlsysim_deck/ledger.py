@@ -33,7 +33,7 @@ def formula_mathml(name: str) -> tuple[str, str]:
     import sympy as sp
     from sympy.printing.mathml import MathMLPresentationPrinter
 
-    from ..core import derivations
+    from mlsysim.core import derivations
 
     derivations.modules()
     f = derivations.FORMULAS[name]
@@ -87,7 +87,7 @@ def spec_values(spec_dir: Path) -> dict[str, dict]:
     """key -> {written, source, where} for every spec value (as the file writes it)."""
     import tomllib
 
-    from ..spec import _line_numbers
+    from mlsysim.spec import _line_numbers
 
     found = {}
     for path in sorted(Path(spec_dir).glob("*.toml")):

@@ -3,7 +3,7 @@
     mlsysim-impact hardware.H100.memory_bandwidth                 # what reads it
     mlsysim-impact hardware.H100.memory_bandwidth --value "3.9 TB/s"
     mlsysim-impact "H100 memory bandwidth = 3.9 TB/s"             # the same, in words
-    python -m mlsysim.deck.impact ...                             # without the console script
+    python -m mlsysim_deck.impact ...                             # without the console script
 
 It answers before anything is rebuilt, and writes nothing under build/: the claims are evaluated
 twice in child processes, once on the spec files as they are and once on a copy in a temporary
@@ -90,7 +90,7 @@ _NUMBER = re.compile(r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|nan|inf)\s
 
 def changed_spec_text(spec_text: str, table: str, field_name: str, value: str) -> tuple[str, int]:
     """The spec file's text with [table] field set to `value` ("3.9 TB/s", "3.9", or a name)."""
-    from ..spec import _line_numbers
+    from mlsysim.spec import _line_numbers
 
     line_no = _line_numbers(spec_text).get((table, field_name))
     if line_no is None:
@@ -125,8 +125,8 @@ def changed_spec_text(spec_text: str, table: str, field_name: str, value: str) -
 _EVALUATE = """
 import json, sys
 from pathlib import Path
-from mlsysim.deck.build import collect_claims
-from mlsysim.deck.claims import ClaimError
+from mlsysim_deck.build import collect_claims
+from mlsysim_deck.claims import ClaimError
 from mlsysim.spec import SpecError
 try:
     records = collect_claims(Path(sys.argv[1]))
@@ -275,7 +275,7 @@ def analyse(root: Path, key_text: str, value: str | None = None) -> Impact:
     stem, table, field_name = key.split(".", 2)
     spec_path = spec_dir / f"{stem}.toml"
     spec_text = spec_path.read_text(encoding="utf-8")
-    from ..spec import _line_numbers, load_file
+    from mlsysim.spec import _line_numbers, load_file
 
     line_no = _line_numbers(spec_text).get((table, field_name), 1)
     entry = load_file(spec_path)[table]
@@ -286,7 +286,7 @@ def analyse(root: Path, key_text: str, value: str | None = None) -> Impact:
             shutil.copytree(spec_dir, new_specs)
             text, _ = changed_spec_text(spec_text, table, field_name, value)
             (new_specs / spec_path.name).write_text(text, encoding="utf-8")
-            from ..spec import SpecError
+            from mlsysim.spec import SpecError
 
             try:
                 load_file(new_specs / spec_path.name)

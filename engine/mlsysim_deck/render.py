@@ -140,7 +140,7 @@ class PartRenderer:
         return Rendered(f"\\mlslisting{{{base}.py}}{{{base}.out}}")
 
     def equation(self, name: str) -> Rendered:
-        from ..core import derivations
+        from mlsysim.core import derivations
 
         derivations.modules()
         if name not in derivations.FORMULAS:

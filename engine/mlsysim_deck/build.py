@@ -31,7 +31,7 @@ def reported(action):
 
     @functools.wraps(action)
     def run(*args, **kwargs):
-        from ..spec import SpecError
+        from mlsysim.spec import SpecError
         from .claims import ClaimError
         from .render import RenderError
 
@@ -189,7 +189,7 @@ def listing_failure(src: Path, returncode: int, stderr: str) -> str:
 @reported
 def run_figure(script: Path, out_pdf: Path, spec_dir: Path) -> dict:
     """Run figures/<name>.py's main(out_path) in this process, recording the spec values it reads."""
-    from ..spec import reading
+    from mlsysim.spec import reading
 
     script = Path(script)
     if str(script.parent) not in sys.path:
@@ -326,7 +326,7 @@ def write_claims_json(claims_dir: Path, uses_dir: Path, out: Path) -> None:
 
 @reported
 def write_ledger(claims_json: Path, pdf: Path, spec_dir: Path, out: Path) -> None:
-    """build/ledger.html: the claims ledger (see mlsysim.deck.ledger)."""
+    """build/ledger.html: the claims ledger (see mlsysim_deck.ledger)."""
     from .ledger import write_ledger as write
 
     write(claims_json, pdf, spec_dir, out)

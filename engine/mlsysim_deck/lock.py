@@ -5,7 +5,7 @@ unit, one claim per line (sorted), so that a change of physics or of a spec valu
 review as a readable diff of slide numbers.  The tests compare the claims against it and fail,
 listing each claim that moved (old → new) and the slides and PDF pages that show it::
 
-    python -m mlsysim.deck.lock check      # evaluate the claims now and compare (exit 1 on a change)
+    python -m mlsysim_deck.lock check      # evaluate the claims now and compare (exit 1 on a change)
     doit accept_claims                     # accept the build's claims: rewrite the lock
 
 Values are compared to 10 significant digits (the last bits of a float may differ between
@@ -156,7 +156,7 @@ def fresh_records(slides_root: Path = ROOT / "slides", build: Path = BUILD) -> d
 def main(argv=None) -> int:
     import argparse
 
-    parser = argparse.ArgumentParser(prog="python -m mlsysim.deck.lock", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m mlsysim_deck.lock", description=__doc__.split("\n\n")[0])
     parser.add_argument("command", choices=["check", "accept"], nargs="?", default="check")
     parser.add_argument("--lock", type=Path, default=LOCK, help="the lock file (default: slides/claims.lock.json)")
     parser.add_argument("--build", type=Path, default=BUILD, help="the build directory (slides and pages)")
@@ -165,7 +165,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     from .pages import claim_pages
 
-    from ..spec import SpecError
+    from mlsysim.spec import SpecError
     from .claims import ClaimError
 
     try:

@@ -2,7 +2,7 @@
 
 A part of the deck declares its claims in ``slides/<part>/claims.py``::
 
-    from mlsysim.deck import Claims
+    from mlsysim_deck import Claims
     claims = Claims(__file__)
 
     @claims.quantity("ridge.H100", unit="FLOP/B", fmt=".0f")
@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from ..spec import reading
+from mlsysim.spec import reading
 
 def _is_derived(filename: str, cache: dict = {}) -> bool:  # noqa: B006 - a deliberate memo
     hit = cache.get(filename)
@@ -45,7 +45,7 @@ def formulas_called():
     Models cache what they derive (parameter counts); the caches are emptied first, so that a
     claim lists every formula its value rests on, whichever claim happened to run first.
     """
-    from .. import spec as _spec
+    from mlsysim import spec as _spec
 
     for entries in _spec._loaded.values():
         for entry in entries.values():
