@@ -49,12 +49,16 @@ claims.statement("hook.iron_law_below_reported", "a lower bound: restarts and ch
 
 
 def _solve_seconds():
+    """One solve's time: the best of five batches of 100, so a busy machine does not make it look slow."""
     llama, hw = mlsysim.Models.Language.Llama3_8B, H100
     mlsysim.Engine.solve(llama, hw, batch_size=1)
-    start = time.perf_counter()
-    for _ in range(100):
-        mlsysim.Engine.solve(llama, hw, batch_size=1)
-    return (time.perf_counter() - start) / 100
+    batches = []
+    for _ in range(5):
+        start = time.perf_counter()
+        for _ in range(100):
+            mlsysim.Engine.solve(llama, hw, batch_size=1)
+        batches.append((time.perf_counter() - start) / 100)
+    return min(batches)
 
 
 claims.statement("demo.under_a_millisecond", "well under a millisecond", lambda: _solve_seconds() < 1e-3)
