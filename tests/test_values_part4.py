@@ -270,3 +270,25 @@ def test_hand_numbers_behind_the_tables():
     fits = [(tp, pp) for tp in (1, 2, 4, 8) for pp in (1, 2, 4, 8) if mem_70(tp, pp) <= 80e9]
     assert sorted(fits) == [(2, 4), (4, 2), (4, 4), (4, 8), (8, 1), (8, 2), (8, 4), (8, 8)]
     assert GOODPUT == pytest.approx(0.9235, abs=1e-4)
+
+
+def test_the_percentages_shown_as_text_to_full_precision():
+    """The efficiency cells are text claims ("83%", "does not fit"); the numbers behind them, from the
+    same engine calls the claims make, against the hand values to 1e-6 (a 1% error would hide in
+    the rounding)."""
+    import mlsysim
+
+    L8, L70 = mlsysim.Models.Language.Llama3_8B, mlsysim.Models.Language.Llama3_70B
+    clusters = mlsysim.Systems.Clusters
+    job = clusters.Research_256.subset(64)
+    for (tp, pp), expected in {(8, 1): EFF_A, (4, 2): EFF_B, (2, 4): EFF_C}.items():
+        r = mlsysim.DistributedModel().solve(L70, job, batch_size=512, tp_size=tp, pp_size=pp, seq_len=4096,
+                                             microbatch_count=8)
+        assert r.scaling_efficiency == pytest.approx(expected, rel=1e-6), (tp, pp)
+        assert r.memory.total == pytest.approx(mem_70(tp, pp), rel=1e-9), (tp, pp)
+    for model, tp, n, expected in [(L8, 1, 8, scale_l8(8)), (L8, 1, 64, scale_l8(64)), (L8, 1, 1024, scale_l8(1024)),
+                                   (L70, 8, 64, scale_l70(64)), (L70, 8, 1024, scale_l70(1024)),
+                                   (L70, 8, 8192, scale_l70(8192))]:
+        r = mlsysim.DistributedModel().solve(model, clusters.Frontier_8K.subset(n), batch_size=2048, tp_size=tp,
+                                             pp_size=1, microbatch_count=64, seq_len=8192)
+        assert r.scaling_efficiency == pytest.approx(expected, rel=1e-6), (model.name, n)
