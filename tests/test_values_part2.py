@@ -175,3 +175,8 @@ def test_hand_numbers_behind_the_table():
     # 34 requests meet the target, 35 do not
     assert itl_s(batch=34) <= 0.010 < itl_s(batch=35)
     assert CAPACITY["H100"] == 80e9
+
+
+def test_the_latency_target_binds_long_before_memory():
+    # "the latency target binds long before memory runs out": 34 requests against 119, under half
+    assert TARGET_LIMIT <= 119 / 2

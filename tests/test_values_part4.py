@@ -292,3 +292,16 @@ def test_the_percentages_shown_as_text_to_full_precision():
         r = mlsysim.DistributedModel().solve(model, clusters.Frontier_8K.subset(n), batch_size=2048, tp_size=tp,
                                              pp_size=1, microbatch_count=64, seq_len=8192)
         assert r.scaling_efficiency == pytest.approx(expected, rel=1e-6), (model.name, n)
+
+
+def test_what_the_statements_say_by_hand():
+    # dist.scale.falls: both rows of the table fall with the cluster size (feasible cells)
+    assert scale_l8(8) > scale_l8(64) > scale_l8(1024)  # 0.99976 > 0.99591 > 0.93404
+    assert scale_l70(64) > scale_l70(1024) > scale_l70(8192)  # 0.856 > 0.826 > 0.658
+    # dist.demo.capped: 4,096 sequences over DP 1,024 = 4 per replica, so 4 microbatches of one sequence
+    assert 4096 // (8192 // 8) == 4
+    # dist.ar16.bandwidth_dominated: 2*7 hops * 0.47 us = 6.6 us, microseconds against 62.46 ms
+    assert 14 * NV_HOP < 1e-3 * ring(2 * P8, 8, NV, 0)
+    # dist.best.is_reference_answer: the rule of thumb puts TP inside the 8-GPU node, no pipeline,
+    # and that layout beats B and C (and every other layout that fits has a bubble of 1/9 or more)
+    assert EFF_A > EFF_B > EFF_C
