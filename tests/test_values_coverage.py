@@ -8,7 +8,7 @@ or be listed below with the reason it needs none.
 import importlib
 import json
 
-from values_support import ROOT, _claims
+from values_support import ROOT, all_claims
 
 LOCK = ROOT / "slides" / "claims.lock.json"
 
@@ -42,12 +42,12 @@ def test_every_locked_claim_is_pinned_by_a_hand_worked_value():
 def test_every_current_claim_is_pinned_too():
     """A claim added to a claims.py (and accepted into the lock) needs its hand-worked value as well."""
     pinned = _pinned()
-    missing = sorted(set(_claims()) - set(pinned) - set(ALLOWED_UNPINNED))
+    missing = sorted(set(all_claims()) - set(pinned) - set(ALLOWED_UNPINNED))
     assert not missing, "claims without a hand-worked value in tests/test_values_part*.py: " + ", ".join(missing)
 
 
 def test_no_stale_pins_or_allowances():
-    current = set(_claims())
+    current = set(all_claims())
     stale = sorted((set(_pinned()) | set(ALLOWED_UNPINNED)) - current)
     assert not stale, "pinned or allowed ids that no claims.py declares any more: " + ", ".join(stale)
     assert all(reason.strip() for reason in ALLOWED_UNPINNED.values())

@@ -17,7 +17,6 @@ Hand-worked model sizes, shared by several parts (each is also pinned in tests/t
 """
 from __future__ import annotations
 
-import math
 from functools import lru_cache
 from pathlib import Path
 
@@ -44,7 +43,7 @@ FP16 = 2  # B, [serving] precision = fp16
 
 
 @lru_cache(maxsize=1)
-def _claims() -> dict:
+def all_claims() -> dict:
     from mlsysim import spec
     from mlsysim_deck.build import collect_claims
 
@@ -53,7 +52,7 @@ def _claims() -> dict:
 
 
 def claim(claim_id: str) -> dict:
-    records = _claims()
+    records = all_claims()
     assert claim_id in records, f"no claim {claim_id!r} in slides/*/claims.py"
     return records[claim_id]
 
@@ -85,4 +84,4 @@ def hours_per_year() -> float:
 
 
 __all__ = ["P8", "P8_MM", "KV8", "P70", "P405", "P1B", "PEAK", "BW", "CAPACITY", "ETA", "CONTEXT", "FP16",
-           "claim", "check", "ring", "hours_per_year", "math"]
+           "ROOT", "all_claims", "claim", "check", "ring", "hours_per_year"]
