@@ -5,6 +5,7 @@ from pathlib import Path
 
 import mlsysim
 from mlsysim_deck import Claims
+from mlsysim_deck.claims import untraced
 
 claims = Claims(__file__)
 H100 = mlsysim.Hardware.Cloud.H100
@@ -62,15 +63,17 @@ claims.statement("hook.iron_law_below_reported", "a lower bound: attention, rest
 
 
 def _solve_seconds():
-    """One solve's time: the best of five batches of 100, so a busy machine does not make it look slow."""
+    """One solve's time as a user sees it: the best of five batches of 100, timed outside the claim's
+    bookkeeping, so neither the build's tracing nor a busy machine makes it look slow."""
     llama, hw = mlsysim.Models.Language.Llama3_8B, H100
-    mlsysim.Engine.solve(llama, hw, batch_size=1)
+    mlsysim.Engine.solve(llama, hw, batch_size=1)  # records the spec values the demo reads
     batches = []
-    for _ in range(5):
-        start = time.perf_counter()
-        for _ in range(100):
-            mlsysim.Engine.solve(llama, hw, batch_size=1)
-        batches.append((time.perf_counter() - start) / 100)
+    with untraced():
+        for _ in range(5):
+            start = time.perf_counter()
+            for _ in range(100):
+                mlsysim.Engine.solve(llama, hw, batch_size=1)
+            batches.append((time.perf_counter() - start) / 100)
     return min(batches)
 
 
