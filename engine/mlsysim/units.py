@@ -7,6 +7,8 @@ everything is a plain float in the canonical unit of its kind (FLOP, B, s, W, B/
 """
 from __future__ import annotations
 
+import re
+
 _UREG = None
 
 #: Extra units the tutorial speaks in.  FLOP gets a dimension of its own so that
@@ -21,6 +23,10 @@ _DEFINITIONS = (
 )
 
 
+#: A format spec that asks for a number format of its own (".2f", "e", ",d"): printed as asked.
+NUMBER_FORMAT = re.compile(r"^[^~PLHCD]*[\d.,eEfFgGn%d]")
+
+
 def ureg():
     """The project's pint UnitRegistry (decimal prefixes: TB/s means 1e12 B/s)."""
     global _UREG
@@ -33,15 +39,29 @@ def ureg():
         reg.formatter.default_format = "~P"
         plain_format = reg.Quantity.__format__
 
-        def short_units(self, spec):
-            # f"{q:.2f}" prints "4.95 ms", not "4.95 millisecond".
+        def for_people(self, spec):
+            # f"{q:.2f}" prints "4.95 ms", not "4.95 millisecond"; with no precision asked for,
+            # print(q) and f"{q:~P}" show a sensible number of digits (133 ms, 4.64 ms, 0.537 GB).
             if not any(c in spec for c in "~PLHCD"):
                 spec += "~P"
+            if isinstance(self.magnitude, (int, float)) and not NUMBER_FORMAT.match(spec):
+                units = plain_format(reg.Quantity(1, self.units), spec).split(" ", 1)
+                return f"{readable(self.magnitude)} {units[1]}" if len(units) == 2 else readable(self.magnitude)
             return plain_format(self, spec)
 
-        reg.Quantity.__format__ = short_units
+        reg.Quantity.__format__ = for_people
+        reg.Quantity.__str__ = lambda self: format(self, "")
         _UREG = reg
     return _UREG
+
+
+def readable(x: float) -> str:
+    """Three significant digits, and whole numbers with thousands separators from 1,000 up:
+    133.17053 -> '133', 4.6402 -> '4.64', 0.53687 -> '0.537', 16384.0 -> '16,384'.  Display only:
+    the quantity keeps its exact value."""
+    if isinstance(x, int) or abs(x) >= 1000:
+        return f"{x:,.0f}"
+    return f"{x:.3g}"
 
 
 def Q(value, unit: str = ""):
