@@ -46,9 +46,9 @@ def _spec_uptodate():
 
 
 def _derive():
-    from mlsysim.core import derivations
+    from mlsysim.core import generate
 
-    derivations.main()
+    generate.main()
 
 
 def task_derive():
@@ -56,10 +56,10 @@ def task_derive():
 
     Not a default task: the build never writes into the source tree.  Run `doit derive` after
     editing a derivation and commit the result; the tests fail while a generated module is stale."""
-    sources = DERIVATIONS
+    sources = DERIVATIONS + [str(PACKAGE / "core" / "generate.py")]
     targets = [str(PACKAGE / "core" / ("_derived.py" if Path(s).stem == "derivations"
                                        else f"_derived_{Path(s).stem.removeprefix('derive_')}.py"))
-               for s in sources]
+               for s in DERIVATIONS]
     return {"actions": [_derive], "file_dep": sources, "targets": targets}
 
 

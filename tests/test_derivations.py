@@ -6,13 +6,14 @@ import sympy as sp
 
 from conftest import ROOT
 from mlsysim.core import derivations as d
+from mlsysim.core import generate
 
 
 def test_generated_modules_match_the_derivations():
-    for module in d.modules():
-        path = d.generated_path(module)
-        assert path.read_text() == d.generate(module), (
-            f"{path.name} is stale: run `python -m mlsysim.core.derivations` (or doit derive)")
+    for module in generate.modules():
+        path = generate.generated_path(module)
+        assert path.read_text() == generate.generate(module), (
+            f"{path.name} is stale: run `python -m mlsysim.core.generate` (or doit derive)")
 
 
 def test_ridge_point_is_solved_not_typed():

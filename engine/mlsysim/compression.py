@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from .core import _derived as f
 from .core import _derived_compression as fc
 from .core import _derived_serving as fs
-from .engine import RooflineStep, working_assumptions
+from .roofline import PerformanceProfile, working_assumptions
 from .models import TransformerModel
 from .registry import assumption, precision_bytes
 from . import spec as _spec
@@ -45,8 +45,8 @@ def _layer_parameters(model: TransformerModel) -> float:
     return model.parameters - copies * s("vocab_size") * s("hidden_size") - s("hidden_size")
 
 
-def _step(model, hw, phase, batch, seq_len, b_kv, eta, eta_bw, dense_weight_bytes, layer_weight_bytes,
-          layer_flop_fraction=1.0, sparse_speedup=1.0):
+def _step(model, hw, phase, batch, seq_len, precision, b_kv, eta, eta_bw, dense_weight_bytes, layer_weight_bytes,
+          layer_flop_fraction=1.0, sparse_speedup=1.0) -> PerformanceProfile:
     """One decode step or prefill with the layer weights stored/streamed as given.
 
     dense_weight_bytes: bytes of the streamed weights outside the decoder layers (output head);
@@ -75,7 +75,8 @@ def _step(model, hw, phase, batch, seq_len, b_kv, eta, eta_bw, dense_weight_byte
     compute_s = (f.compute_time(attn + head_flops, peak, eta)
                  + f.compute_time(layer_flops, peak * sparse_speedup, eta))
     moved = dense_weight_bytes + layer_weight_bytes + kv_bytes
-    return RooflineStep(flops, moved, compute_s, f.memory_time(moved, hw.si("memory_bandwidth"), eta_bw))
+    return PerformanceProfile(model.name, hw.name, batch, seq_len, precision, flops, moved, compute_s,
+                              f.memory_time(moved, hw.si("memory_bandwidth"), eta_bw), peak, "token", tokens)
 
 
 def _cited_accuracy(method: str, bits=None, sparsity=None, sparsity_type=None):
@@ -100,8 +101,8 @@ class CompressionResult:
     phase: str
     original_bytes: float
     compressed_bytes: float
-    baseline: RooflineStep
-    compressed: RooflineStep
+    baseline: PerformanceProfile
+    compressed: PerformanceProfile
     accuracy_drop: float | None
     accuracy_entry: str | None
 
@@ -152,7 +153,7 @@ class CompressionModel:
         precision, b, eta, eta_bw = working_assumptions(precision, efficiency, bandwidth_efficiency)
         p_mm, p_layers = model.matmul_parameters, _layer_parameters(model)
         head = (p_mm - p_layers) * b  # streamed weights outside the decoder layers
-        args = (model, hw, phase, batch_size, seq_len, b, eta, eta_bw)
+        args = (model, hw, phase, batch_size, seq_len, precision, b, eta, eta_bw)
         baseline = _step(*args, head, p_layers * b)
         original = model.weight_bytes(b)
         if method == "quantization":

@@ -33,9 +33,9 @@ def formula_mathml(name: str) -> tuple[str, str]:
     import sympy as sp
     from sympy.printing.mathml import MathMLPresentationPrinter
 
-    from mlsysim.core import derivations
+    from mlsysim.core import derivations, generate
 
-    derivations.modules()
+    generate.modules()
     f = derivations.FORMULAS[name]
     names = {s: sp.Symbol(plain_name(derivations.latex_symbol(s)), positive=True)
              for s in f.expr.free_symbols if s in derivations._LATEX}
@@ -188,7 +188,7 @@ def write_ledger(claims_json: Path, pdf: Path, spec_dir: Path, out: Path) -> boo
 if __name__ == "__main__":
     import sys
 
-    root = Path(__file__).resolve().parents[3]
+    root = Path(__file__).resolve().parents[2]  # engine/mlsysim_deck/x.py -> the repository
     build = Path(sys.argv[1]) if len(sys.argv) > 1 else root / "build"
     write_ledger(build / "claims.json", build / "deck.pdf", root / "engine" / "mlsysim" / "specs",
                  build / "ledger.html")

@@ -2,7 +2,7 @@
 
 Each result is derived from the mechanism it describes (the ring's steps, the pipeline's
 schedule, the expected work lost to a failure), not typed in as a known answer.
-`python -m mlsysim.core.derivations` prints them to `_derived_distributed.py`.
+`python -m mlsysim.core.generate` prints them to `_derived_distributed.py`.
 
 Bandwidth convention: every `bw` here is what ONE GPU sends in ONE direction (B/s).  A ring
 collective sends one way on each link at a time, so the vendor's both-directions NVLink figure
