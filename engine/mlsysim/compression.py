@@ -163,8 +163,7 @@ class CompressionModel:
             bq = bits / 8
             compressed_bytes = fc.quantized_bytes(model.parameters, bits)
             step = _step(*args, (p_mm - p_layers) * bq, p_layers * bq)
-            base_bits = b * 8
-            drop, entry = (0.0, None) if bits >= base_bits else _cited_accuracy("quantization", bits=bits)
+            drop, entry = _cited_accuracy("quantization", bits=bits)  # 16 bits: the reference point
             level = f"{int(bits)}-bit"
         elif method == "pruning":
             if sparsity is None or not 0 <= sparsity < 1:

@@ -59,13 +59,10 @@ def text(required: bool = True) -> Field:
 FIELDS: dict[str, dict[str, Field]] = {
     "hardware": {
         "name": text(),
-        "vendor": text(),
         "peak_flops": quantity("FLOP/s"),
         "memory_bandwidth": quantity("B/s"),
         "memory_capacity": quantity("B"),
-        "tdp": quantity("W"),
         "scaleup_bandwidth_total": quantity("B/s"),
-        "scaleup_link": text(),
         # Part 2 (disaggregated serving) and Part 3 (2:4 sparsity); optional, so absent means unknown
         "scaleout_link": text(required=False),  # a table of links.toml: the server's NIC per GPU
         "sparse_peak_flops": quantity("FLOP/s", required=False),  # with 2:4 structured sparsity
@@ -265,7 +262,10 @@ EXTRA_FIELDS["links"] = {
     "bandwidth": quantity("B/s"),  # per GPU, per direction
     "latency": quantity("s"),  # per hop
 }
-ASSUMPTION_UNITS.update({  # Part 4: training memory and checkpointing
+ASSUMPTION_UNITS.update({  # Part 4: training memory, parallelism, stragglers and checkpointing
+    "tp_allreduces_forward": "",
+    "tp_allreduces_backward": "",
+    "straggler_factor": "",
     "optimizer_copies": "",
     "layer_activation_bytes": "",
     "storage_write_bandwidth": "B/s",

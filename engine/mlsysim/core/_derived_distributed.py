@@ -7,6 +7,14 @@ def ring_allreduce_time(message, n, bw, alpha):
     """ring AllReduce: 2(N-1) steps, each one chunk of M/N bytes plus one latency"""
     return 2*(n - 1)*(alpha*bw*n + message)/(bw*n)
 
+def ring_allreduce_bytes(message, n):
+    """bytes each GPU sends in a ring AllReduce: 2(N-1) chunks of M/N"""
+    return 2*message*(n - 1)/n
+
+def ring_allreduce_bytes_limit(message):
+    """bytes each GPU sends in a ring AllReduce of many GPUs: the limit as N grows"""
+    return 2*message
+
 def ring_reduce_scatter_time(message, n, bw, alpha):
     """ring reduce-scatter (or all-gather): N-1 steps of M/N bytes"""
     return (n - 1)*(alpha*bw*n + message)/(bw*n)

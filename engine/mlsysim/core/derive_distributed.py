@@ -53,6 +53,15 @@ _ring = sp.Sum(alpha + (message / n) / bw, (step, 1, 2 * (n - 1))).doit()
 formula("ring_allreduce_time", r"T_{\text{AllReduce}}", _ring, (message, n, bw, alpha),
         "ring AllReduce: 2(N-1) steps, each one chunk of M/N bytes plus one latency")
 
+#: What each GPU sends over the whole ring AllReduce: one chunk of M/N bytes in each of the 2(N-1)
+#: steps, 2(N-1)/N M; as N grows it tends to 2M (reduce-scatter's M plus all-gather's M), the
+#: bandwidth term no ring size escapes.
+_sent = sp.Sum(message / n, (step, 1, 2 * (n - 1))).doit()
+formula("ring_allreduce_bytes", r"\text{Bytes}_{\text{AllReduce}}", _sent, (message, n),
+        "bytes each GPU sends in a ring AllReduce: 2(N-1) chunks of M/N")
+formula("ring_allreduce_bytes_limit", r"\text{Bytes}_{\text{AllReduce}}(N \to \infty)", sp.limit(_sent, n, sp.oo),
+        (message,), "bytes each GPU sends in a ring AllReduce of many GPUs: the limit as N grows")
+
 #: Half a ring AllReduce: reduce-scatter (each GPU ends with 1/N of the sum) or all-gather.
 _half = sp.Sum(alpha + (message / n) / bw, (step, 1, n - 1)).doit()
 formula("ring_reduce_scatter_time", r"T_{\text{ReduceScatter}}", _half, (message, n, bw, alpha),
