@@ -30,6 +30,10 @@ from .registry import assumption, precision_bytes
 from . import spec as _spec
 
 SPARSITY_TYPES = ("unstructured", "structured", "n_m")
+#: N:M structured sparsity as sparse tensor cores run it: N nonzeros kept in every group of M weights
+#: (2:4 on NVIDIA Ampere and later, Mishra et al. 2021, arXiv 2104.08378), each kept weight
+#: carrying its position in the group (log2 M bits).
+N_M = (2, 4)
 
 
 def _Q(value, unit):
@@ -69,8 +73,9 @@ def _step(model, hw, phase, batch, seq_len, precision, b_kv, eta, eta_bw, dense_
     else:
         raise ValueError(f"phase must be 'decode' or 'prefill', got {phase!r}")
     peak = hw.si("peak_flops")
-    head_flops = 2 * tokens * (p_mm - p_layers)
-    layer_flops = 2 * tokens * p_layers * layer_flop_fraction
+    # the weights' FLOPs: a decode step's formula with no attention (context 0), per token processed
+    head_flops = f.decode_flops(tokens, p_mm - p_layers, s("layers"), s("num_heads"), s("head_dim"), 0)
+    layer_flops = f.decode_flops(tokens, p_layers, s("layers"), s("num_heads"), s("head_dim"), 0) * layer_flop_fraction
     flops = attn + head_flops + layer_flops
     compute_s = (f.compute_time(attn + head_flops, peak, eta)
                  + f.compute_time(layer_flops, peak * sparse_speedup, eta))
@@ -180,9 +185,10 @@ class CompressionModel:
                 compressed_bytes = outside + p_layers * per
                 step = _step(*args, head, p_layers * per, layer_flop_fraction=1 - sparsity)
             else:
-                if not math.isclose(sparsity, 0.5):
-                    raise ValueError("n_m sparsity is modelled as 2:4 (sparsity 0.5)")
-                per = fc.nm_bytes_per_weight(sparsity, b, math.log2(4))
+                kept, group = N_M
+                if not math.isclose(sparsity, 1 - kept / group):
+                    raise ValueError(f"n_m sparsity is modelled as {kept}:{group} (sparsity {1 - kept / group})")
+                per = fc.nm_bytes_per_weight(sparsity, b, math.log2(group))
                 compressed_bytes = outside + p_layers * per
                 sparse_peak = hw.spec.get("sparse_peak_flops")
                 if sparse_peak is None:  # no sparse tensor cores: a dense kernel on the expanded matrix

@@ -42,7 +42,7 @@ claims.quantity("hook.iron_law_days", lambda: mlsysim.Q(iron_law_days(), "day"),
 claims.number("hook.reported_gpu_hours", lambda: L405.spec.si("training_gpu_hours") / 1e6, fmt=".2f",
               suffix=" million")
 claims.quantity("hook.reported_days",
-                lambda: mlsysim.Q(L405.spec.si("training_gpu_hours") / fleet_gpus() / 24, "day"),
+                lambda: (L405.training_gpu_hours / fleet_gpus()).to("day"),
                 unit="day", label="days", fmt=".0f")
 claims.statement("hook.iron_law_below_reported", "a lower bound: restarts and checkpoints add the rest",
                  lambda: iron_law_days() < L405.spec.si("training_gpu_hours") / fleet_gpus() / 24)
