@@ -16,6 +16,34 @@ def test_generated_modules_match_the_derivations():
             f"{path.name} is stale: run `python -m mlsysim.core.generate` (or doit derive)")
 
 
+def test_a_stale_generated_module_is_caught(monkeypatch):
+    # the comparison above can fail: change one derivation in memory (a p2p transfer paying its
+    # latency twice) and the generated text no longer matches the committed file, which is listed
+    from dataclasses import replace
+
+    import mlsysim.core.derive_distributed as dd
+
+    assert generate.stale() == []
+    p2p = d.FORMULAS["p2p_time"]
+    monkeypatch.setitem(d.FORMULAS, "p2p_time", replace(p2p, expr=2 * dd.alpha + dd.message / dd.bw))
+    path = generate.generated_path("derive_distributed")
+    assert generate.generate("derive_distributed") != path.read_text()
+    assert "return 2*alpha + message/bw" in generate.generate("derive_distributed")
+    assert generate.stale() == [path]
+
+
+def test_the_build_never_regenerates_the_derived_modules():
+    # `doit derive` is explicit: not a default task, so a build cannot hide a stale module from the
+    # comparison above (CI builds, then tests)
+    import importlib.util
+
+    loader = importlib.util.spec_from_file_location("dodo_under_test", ROOT / "dodo.py")
+    dodo = importlib.util.module_from_spec(loader)
+    loader.loader.exec_module(dodo)
+    assert "derive" not in dodo.DOIT_CONFIG["default_tasks"]
+    assert "claims" in dodo.DOIT_CONFIG["default_tasks"] and "pdf" in dodo.DOIT_CONFIG["default_tasks"]
+
+
 def test_ridge_point_is_solved_not_typed():
     assert sp.simplify(d.FORMULAS["ridge_point"].expr - d.peak_flops / d.bandwidth) == 0
 
