@@ -28,7 +28,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-PACKAGE_ROOT = Path(__file__).resolve().parents[2]  # engine/mlsysim_deck/x.py -> the repository
+PACKAGE_ROOT = Path(__file__).resolve().parents[2]
 
 
 class ImpactError(Exception):

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from .atomic import write_text_atomic
 
-ROOT = Path(__file__).resolve().parents[2]  # engine/mlsysim_deck/x.py -> the repository
+ROOT = Path(__file__).resolve().parents[2]
 LOCK = ROOT / "slides" / "claims.lock.json"
 BUILD = ROOT / "build"
 DIGITS = 10
