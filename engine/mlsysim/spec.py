@@ -156,9 +156,10 @@ class Spec:
         self._values, self._units, self._display = values, units, display
         self._sources = sources
         self._cache: dict = {}
+        self._prefix = f"{Path(file).stem}.{table}."  # every read is recorded by key: build it once
 
     def key(self, field: str) -> str:
-        return f"{Path(self.file).stem}.{self.table}.{field}"
+        return self._prefix + field
 
     def si(self, field: str):
         """The value in its canonical unit (a float), or the text; the read is recorded."""
