@@ -118,3 +118,15 @@ def test_spec_knows_nothing_of_the_objects_built_from_it():
     assert edges["mlsysim.spec"] <= {"mlsysim.units"}
     for module in ("mlsysim.hardware", "mlsysim.models", "mlsysim.cluster"):
         assert "mlsysim.registry" not in edges[module], module
+
+
+def test_importing_the_engine_loads_none_of_the_deck():
+    # the same, at run time: `import mlsysim` and a solve leave mlsysim_deck (and jinja2) unloaded
+    import subprocess
+    import sys
+
+    code = ("import sys, mlsysim; mlsysim.Engine.solve(mlsysim.Models.Language.Llama3_8B, mlsysim.Hardware.Cloud.H100); "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('mlsysim_deck', 'jinja2', 'doit')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env={"PYTHONPATH": str(ENGINE), "PATH": "/usr/bin:/bin"})
+    assert out.stdout.strip() == "[]"
