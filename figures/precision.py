@@ -1,17 +1,18 @@
 """Llama-3 8B on an H100: weight size and decode ITL (batch 1) per weight precision."""
 import mlsysim
-from mlsysim.registry import assumption
+from mlsysim import spec
+from mlsysim.registry import assumption, precision_bytes
 
 from _style import SEQUENCE, plt, save
 
-BITS = [32, 16, 8, 4]
+PRECISIONS = ["fp32", "fp16", "int8", "int4"]  # tables of specs/precisions.toml (their bits and names)
 
 
 def main(out_path):
     llama, hw = mlsysim.Models.Language.Llama3_8B, mlsysim.Hardware.Cloud.H100
     comp = mlsysim.CompressionModel()
-    runs = [comp.solve(llama, hw, method="quantization", target_bitwidth=b) for b in BITS]
-    labels = ["FP32", "FP16", "INT8", "INT4"]
+    runs = [comp.solve(llama, hw, method="quantization", target_bitwidth=precision_bytes(p) * 8) for p in PRECISIONS]
+    labels = [spec.entry("precisions", p).si("name") for p in PRECISIONS]
     fig, (a, c) = plt.subplots(1, 2, figsize=(6.4, 2.8))
     a.bar(labels, [r.compressed_bytes / 1e9 for r in runs], color=SEQUENCE[:4])
     a.set_ylabel("Weights (GB)")

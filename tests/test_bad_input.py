@@ -65,10 +65,10 @@ def test_value_with_the_wrong_dimension(repo):
 
 
 def test_missing_field(repo):
-    delete_spec_field(specs(repo), "hardware", "H100", "tdp")
+    delete_spec_field(specs(repo), "hardware", "H100", "memory_capacity")
     header = _line_of(specs(repo) / "hardware.toml", "[H100]")
     error, _ = failed_build(repo)
-    assert f"hardware.toml:{header}: [H100] is missing tdp (expected W)" in error
+    assert f"hardware.toml:{header}: [H100] is missing memory_capacity (expected B)" in error
     assert not (repo / "build" / "claims").exists()
 
 

@@ -6,13 +6,63 @@ import sympy as sp
 
 from conftest import ROOT
 from mlsysim.core import derivations as d
+from mlsysim.core import generate
 
 
 def test_generated_modules_match_the_derivations():
-    for module in d.modules():
-        path = d.generated_path(module)
-        assert path.read_text() == d.generate(module), (
-            f"{path.name} is stale: run `python -m mlsysim.core.derivations` (or doit derive)")
+    for module in generate.modules():
+        path = generate.generated_path(module)
+        assert path.read_text() == generate.generate(module), (
+            f"{path.name} is stale: run `python -m mlsysim.core.generate` (or doit derive)")
+
+
+def test_a_stale_generated_module_is_caught(monkeypatch):
+    # the comparison above can fail: change one derivation in memory (a p2p transfer paying its
+    # latency twice) and the generated text no longer matches the committed file, which is listed
+    from dataclasses import replace
+
+    import mlsysim.core.derive_distributed as dd
+
+    assert generate.stale() == []
+    p2p = d.FORMULAS["p2p_time"]
+    monkeypatch.setitem(d.FORMULAS, "p2p_time", replace(p2p, expr=2 * dd.alpha + dd.message / dd.bw))
+    path = generate.generated_path("derive_distributed")
+    assert generate.generate("derive_distributed") != path.read_text()
+    assert "return 2*alpha + message/bw" in generate.generate("derive_distributed")
+    assert generate.stale() == [path]
+
+
+def _dodo_tasks():
+    """dodo.py's tasks: name -> task dict (a task generator's sub-tasks each under their own name)."""
+    import importlib.util
+    import inspect
+
+    loader = importlib.util.spec_from_file_location("dodo_under_test", ROOT / "dodo.py")
+    dodo = importlib.util.module_from_spec(loader)
+    loader.loader.exec_module(dodo)
+    tasks = {}
+    for name, make in vars(dodo).items():
+        if name.startswith("task_") and callable(make):
+            made = make()
+            for task in (made if inspect.isgenerator(made) else [made]):
+                tasks[name[5:] + (f":{task['name']}" if "name" in task else "")] = task
+    return dodo, tasks
+
+
+def test_the_build_never_regenerates_the_derived_modules():
+    # `doit derive` is explicit: not a default task, and nothing the build runs depends on a file it
+    # makes (doit runs the task that makes a file_dep), so a build cannot rewrite a stale module and
+    # hide it from the comparison above (CI builds, then tests)
+    dodo, tasks = _dodo_tasks()
+    assert "derive" not in dodo.DOIT_CONFIG["default_tasks"]
+    assert "claims" in dodo.DOIT_CONFIG["default_tasks"] and "pdf" in dodo.DOIT_CONFIG["default_tasks"]
+    made_by_derive = set(map(str, tasks["derive"].get("targets", [])))
+    generated = {str(generate.generated_path(m)) for m in generate.modules()}
+    needed = {str(dep) for name, task in tasks.items() if name != "derive" for dep in task.get("file_dep", [])}
+    assert generated <= needed  # the claims, figures and listings do depend on the generated modules
+    assert made_by_derive & needed == set(), "a default task's file_dep is a target of derive"
+    for name, task in tasks.items():
+        assert "derive" not in task.get("task_dep", []), name
 
 
 def test_ridge_point_is_solved_not_typed():

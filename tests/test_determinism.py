@@ -13,13 +13,36 @@ COMPARED = ["deck.pdf", "deck.tex", "claims.json", "ledger.html"]
 def two_builds(tmp_path_factory):
     serial = copy_repo(tmp_path_factory.mktemp("serial") / "repo")
     parallel = copy_repo(tmp_path_factory.mktemp("parallel") / "repo")
+    _commit_all(serial)  # a repository of its own, to see what the build changes (test_git_status_clean)
     procs = [subprocess.Popen([sys.executable, "-m", "doit", *args], cwd=repo, env=clean_env(engine=repo / "engine"),
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace")
              for repo, args in ((serial, []), (parallel, ["-n", "2"]))]
     outputs = [p.communicate(timeout=900)[0] for p in procs]
     for p, out in zip(procs, outputs):
         assert p.returncode == 0, out
+        # the build never regenerates the engine's derived modules (an explicit `doit derive` does)
+        assert ". derive" not in out.splitlines(), out
     return serial / "build", parallel / "build"
+
+
+def _git(repo, *args):
+    return subprocess.run(["git", "-c", "user.name=test", "-c", "user.email=test@example.invalid", *args],
+                          cwd=repo, capture_output=True, text=True, check=True).stdout
+
+
+def _commit_all(repo):
+    _git(repo, "init", "-q")
+    _git(repo, "add", "-A")
+    _git(repo, "commit", "-q", "-m", "the sources")
+
+
+def test_git_status_clean_after_a_full_build(two_builds):
+    # the build writes only under build/ (git-ignored): no tracked file changed, nothing untracked
+    repo = two_builds[0].parent
+    assert _git(repo, "ls-files", "engine/mlsysim/core/_derived.py").strip()  # the copy's sources are tracked
+    assert (repo / "build" / "deck.pdf").exists()
+    status = _git(repo, "status", "--porcelain", "--untracked-files=all")
+    assert status == "", f"the build changed the source tree:\n{status}"
 
 
 def _generated(build):

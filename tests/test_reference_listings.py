@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from conftest import SEED
+from conftest import SEED, require_shared
 from reference_listings import LISTINGS, SESSION_SETUP
 
 PYTHON = [(i, title, code) for i, (title, code) in enumerate(LISTINGS) if code is not None]
@@ -17,8 +17,7 @@ def seed_listings():
 
 
 def test_our_copies_are_the_seed_listings_token_for_token():
-    if not SEED.exists():
-        pytest.skip(f"{SEED} not present")
+    require_shared(SEED)
     seed = seed_listings()
     assert len(seed) == len(LISTINGS)
     for (title, code), original in zip(LISTINGS, seed):

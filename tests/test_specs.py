@@ -39,8 +39,9 @@ def test_wrong_dimension_names_file_line_key_and_unit(tmp_path, fresh_specs):
 
 
 def test_missing_field(tmp_path, fresh_specs):
-    specs_with(tmp_path, fresh_specs, 'tdp = { value = 700, unit = "W"', 'tdp_typo = { value = 700, unit = "W"')
-    with pytest.raises(SpecError, match=r"hardware.toml:\d+: \[H100\] is missing tdp \(expected W\)"):
+    specs_with(tmp_path, fresh_specs, 'memory_capacity = { value = 80, unit = "GB"',
+               'memory_capacity_typo = { value = 80, unit = "GB"')
+    with pytest.raises(SpecError, match=r"hardware.toml:\d+: \[H100\] is missing memory_capacity \(expected B\)"):
         mlsysim.Hardware.Cloud.H100
 
 
@@ -53,8 +54,7 @@ def test_non_positive_or_non_finite_value(tmp_path, fresh_specs, value):
 
 
 def test_value_without_source(tmp_path, fresh_specs):
-    specs_with(tmp_path, fresh_specs, 'tdp = { value = 700, unit = "W", source = "NVIDIA H100 Tensor Core GPU datasheet (SXM5): max TDP up to 700 W" }',
-               'tdp = { value = 700, unit = "W" }')
+    specs_with(tmp_path, fresh_specs, H100_BW + ', source = "NVIDIA H100 Tensor Core GPU datasheet (SXM5): GPU memory bandwidth 3.35 TB/s" }', H100_BW + " }")
     with pytest.raises(SpecError, match="needs a source"):
         mlsysim.Hardware.Cloud.H100
 

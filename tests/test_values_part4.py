@@ -159,6 +159,7 @@ EXPECTED = {
     "dist.ratio.time": ring(1e9, 256, NET, NET_HOP) / ring(1e9, 8, NV, NV_HOP),  # 10.6
     "dist.ar.factor_limit": 2,
     # --- tensor parallelism
+    "dist.tp.forward": 2, "dist.tp.backward": 2,  # Megatron-LM: attention + MLP, forward and backward
     "dist.tp.per_layer": 4, "dist.tp.size": 8, "dist.l70.layers": 80, "dist.seq": 4096,
     "dist.tp.message": 4096 * 8192 * 2 / 1e6,  # 67.1 MB
     "dist.tp.one": ring(4096 * 8192 * 2, 8, NV, NV_HOP) * 1e3,  # 0.2610 + 0.0066 = 0.2676 ms

@@ -6,26 +6,36 @@ over the accelerator's scale-up link (NVLink); between nodes each GPU has its ow
 """
 from __future__ import annotations
 
-from .spec import Spec
+from .spec import Spec, record
 
 
 class Cluster:
-    """One cluster, or a job on `gpus` of its accelerators (`subset`)."""
+    """One cluster, or a job on `gpus` of its accelerators (`subset`).
 
-    def __init__(self, spec: Spec, gpus: int | None = None):
+    Built by mlsysim.registry from its [table] of clusters.toml, its accelerator (an `Accelerator`
+    of hardware.toml) and its scale-out link (a [table] of links.toml)."""
+
+    def __init__(self, spec: Spec, accelerator, link: Spec, gpus: int | None = None):
         self.spec = spec
         self.key = spec.table
+        self._accelerator, self._link = accelerator, link
         self._gpus = gpus
+
+    @property
+    def accelerator(self):
+        """The accelerator this cluster is built of (its `accelerator` names a table of hardware.toml)."""
+        record(self.spec.key("accelerator"))
+        return self._accelerator
+
+    @property
+    def link(self) -> Spec:
+        """The scale-out network (its `scaleout_link` names a table of links.toml): InfiniBand NDR, RoCE."""
+        record(self.spec.key("scaleout_link"))
+        return self._link
 
     @property
     def name(self) -> str:
         return self.spec.si("name")
-
-    @property
-    def accelerator(self):
-        from . import registry
-
-        return registry.get("hardware", self.spec.si("accelerator"))
 
     @property
     def gpus(self) -> int:
@@ -43,7 +53,7 @@ class Cluster:
         """A job on `gpus` accelerators of this cluster (same nodes, links and failure rate)."""
         if not 1 <= gpus <= self.spec.si("gpus"):
             raise ValueError(f"{self.name} has {self.spec.si('gpus')} GPUs; cannot take {gpus}")
-        return Cluster(self.spec, gpus)
+        return Cluster(self.spec, self._accelerator, self._link, gpus)
 
     # --- links, in plain floats (B/s per direction, s per hop) ---------------------------------
     def si(self, field: str):
@@ -53,13 +63,6 @@ class Cluster:
     def scaleup_bw(self) -> float:
         """NVLink bandwidth one GPU sends one way: half the vendor's both-directions figure."""
         return self.accelerator.si("scaleup_bandwidth_total") / 2
-
-    @property
-    def link(self):
-        """The scale-out network (a table of links.toml): InfiniBand NDR, RoCE."""
-        from . import spec as _spec
-
-        return _spec.entry("links", self.spec.si("scaleout_link"))
 
     @property
     def scaleout_bw(self) -> float:

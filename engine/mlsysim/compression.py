@@ -24,12 +24,16 @@ from dataclasses import dataclass
 from .core import _derived as f
 from .core import _derived_compression as fc
 from .core import _derived_serving as fs
-from .engine import RooflineStep, working_assumptions
+from .roofline import PerformanceProfile, working_assumptions
 from .models import TransformerModel
 from .registry import assumption, precision_bytes
 from . import spec as _spec
 
 SPARSITY_TYPES = ("unstructured", "structured", "n_m")
+#: N:M structured sparsity as sparse tensor cores run it: N nonzeros kept in every group of M weights
+#: (2:4 on NVIDIA Ampere and later, Mishra et al. 2021, arXiv 2104.08378), each kept weight
+#: carrying its position in the group (log2 M bits).
+N_M = (2, 4)
 
 
 def _Q(value, unit):
@@ -45,8 +49,8 @@ def _layer_parameters(model: TransformerModel) -> float:
     return model.parameters - copies * s("vocab_size") * s("hidden_size") - s("hidden_size")
 
 
-def _step(model, hw, phase, batch, seq_len, b_kv, eta, eta_bw, dense_weight_bytes, layer_weight_bytes,
-          layer_flop_fraction=1.0, sparse_speedup=1.0):
+def _step(model, hw, phase, batch, seq_len, precision, b_kv, eta, eta_bw, dense_weight_bytes, layer_weight_bytes,
+          layer_flop_fraction=1.0, sparse_speedup=1.0) -> PerformanceProfile:
     """One decode step or prefill with the layer weights stored/streamed as given.
 
     dense_weight_bytes: bytes of the streamed weights outside the decoder layers (output head);
@@ -69,13 +73,15 @@ def _step(model, hw, phase, batch, seq_len, b_kv, eta, eta_bw, dense_weight_byte
     else:
         raise ValueError(f"phase must be 'decode' or 'prefill', got {phase!r}")
     peak = hw.si("peak_flops")
-    head_flops = 2 * tokens * (p_mm - p_layers)
-    layer_flops = 2 * tokens * p_layers * layer_flop_fraction
+    # the weights' FLOPs: a decode step's formula with no attention (context 0), per token processed
+    head_flops = f.decode_flops(tokens, p_mm - p_layers, s("layers"), s("num_heads"), s("head_dim"), 0)
+    layer_flops = f.decode_flops(tokens, p_layers, s("layers"), s("num_heads"), s("head_dim"), 0) * layer_flop_fraction
     flops = attn + head_flops + layer_flops
     compute_s = (f.compute_time(attn + head_flops, peak, eta)
                  + f.compute_time(layer_flops, peak * sparse_speedup, eta))
     moved = dense_weight_bytes + layer_weight_bytes + kv_bytes
-    return RooflineStep(flops, moved, compute_s, f.memory_time(moved, hw.si("memory_bandwidth"), eta_bw))
+    return PerformanceProfile(model.name, hw.name, batch, seq_len, precision, flops, moved, compute_s,
+                              f.memory_time(moved, hw.si("memory_bandwidth"), eta_bw), peak, "token", tokens)
 
 
 def _cited_accuracy(method: str, bits=None, sparsity=None, sparsity_type=None):
@@ -100,8 +106,8 @@ class CompressionResult:
     phase: str
     original_bytes: float
     compressed_bytes: float
-    baseline: RooflineStep
-    compressed: RooflineStep
+    baseline: PerformanceProfile
+    compressed: PerformanceProfile
     accuracy_drop: float | None
     accuracy_entry: str | None
 
@@ -152,7 +158,7 @@ class CompressionModel:
         precision, b, eta, eta_bw = working_assumptions(precision, efficiency, bandwidth_efficiency)
         p_mm, p_layers = model.matmul_parameters, _layer_parameters(model)
         head = (p_mm - p_layers) * b  # streamed weights outside the decoder layers
-        args = (model, hw, phase, batch_size, seq_len, b, eta, eta_bw)
+        args = (model, hw, phase, batch_size, seq_len, precision, b, eta, eta_bw)
         baseline = _step(*args, head, p_layers * b)
         original = model.weight_bytes(b)
         if method == "quantization":
@@ -162,8 +168,7 @@ class CompressionModel:
             bq = bits / 8
             compressed_bytes = fc.quantized_bytes(model.parameters, bits)
             step = _step(*args, (p_mm - p_layers) * bq, p_layers * bq)
-            base_bits = b * 8
-            drop, entry = (0.0, None) if bits >= base_bits else _cited_accuracy("quantization", bits=bits)
+            drop, entry = _cited_accuracy("quantization", bits=bits)  # 16 bits: the reference point
             level = f"{int(bits)}-bit"
         elif method == "pruning":
             if sparsity is None or not 0 <= sparsity < 1:
@@ -180,9 +185,10 @@ class CompressionModel:
                 compressed_bytes = outside + p_layers * per
                 step = _step(*args, head, p_layers * per, layer_flop_fraction=1 - sparsity)
             else:
-                if not math.isclose(sparsity, 0.5):
-                    raise ValueError("n_m sparsity is modelled as 2:4 (sparsity 0.5)")
-                per = fc.nm_bytes_per_weight(sparsity, b, math.log2(4))
+                kept, group = N_M
+                if not math.isclose(sparsity, 1 - kept / group):
+                    raise ValueError(f"n_m sparsity is modelled as {kept}:{group} (sparsity {1 - kept / group})")
+                per = fc.nm_bytes_per_weight(sparsity, b, math.log2(group))
                 compressed_bytes = outside + p_layers * per
                 sparse_peak = hw.spec.get("sparse_peak_flops")
                 if sparse_peak is None:  # no sparse tensor cores: a dense kernel on the expanded matrix

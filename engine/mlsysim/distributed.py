@@ -4,8 +4,9 @@ The step, as Part 4 draws it:
 
 * Compute.  Training FLOPs of the global batch (6P per token plus attention) spread over all
   N GPUs at the node's sustained efficiency eta: the ideal step, T_ideal.
-* Tensor parallelism.  Inside every layer, 2 AllReduces of the activations in the forward pass
-  and 2 in the backward (Megatron-LM), per microbatch, among the TP GPUs.
+* Tensor parallelism.  Inside every layer, AllReduces of the activations in the forward pass
+  and of their gradients in the backward (Megatron-LM: 2 and 2; specs/assumptions.toml), per
+  microbatch, among the TP GPUs.
 * Pipeline parallelism.  M microbatches through P stages take (M+P-1) microbatch-times; each stage
   hands its activations forward and their gradients back (point-to-point).
 * Data parallelism.  Once per step (after gradient accumulation over the M microbatches) the
@@ -26,8 +27,12 @@ from dataclasses import dataclass, field
 from .core import _derived_distributed as fd
 from .registry import assumption, precision_bytes
 
-#: Megatron-LM (Shoeybi et al. 2019, section 3): two AllReduces per layer forward, two backward.
-TP_ALLREDUCES_PER_LAYER = 4
+
+
+def tp_allreduces_per_layer() -> int:
+    """AllReduces a tensor-parallel layer does per microbatch: forward plus backward
+    (Megatron-LM: 2 + 2; specs/assumptions.toml [training] tp_allreduces_forward, _backward)."""
+    return int(assumption("training", "tp_allreduces_forward") + assumption("training", "tp_allreduces_backward"))
 
 
 class NotANumber(float):
@@ -234,7 +239,7 @@ class DistributedModel:
         tp_micro = 0.0
         if tp_size > 1:
             bw, lat = self._link(fleet, tp_size)
-            tp_micro = (TP_ALLREDUCES_PER_LAYER * s("layers") / pp_size
+            tp_micro = (tp_allreduces_per_layer() * s("layers") / pp_size
                         * fd.ring_allreduce_time(activation_msg, tp_size, bw, lat))
         pp_micro = 0.0
         if pp_size > 1:  # activations forward and their gradients back, each GPU its 1/TP slice

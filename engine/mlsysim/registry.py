@@ -3,42 +3,48 @@
 from __future__ import annotations
 
 from . import spec as _spec
+from .cluster import Cluster
+from .hardware import Accelerator
+from .models import make_model
 
-_objects: dict[tuple[str, str], object] = {}
+#: (stem, table) -> (the spec entry it was built from, the object, the spec keys read to build it)
+_objects: dict[tuple[str, str], tuple[object, object, frozenset]] = {}
 
 
 def reset() -> None:
     _objects.clear()
 
 
+def _build(stem: str, entry):
+    """The engine object for one spec entry: an accelerator, a model, a cluster (with its accelerator
+    and its scale-out link), or the entry itself."""
+    if stem == "hardware":
+        return Accelerator(entry)
+    if stem == "models":
+        return make_model(entry)
+    if stem == "clusters":
+        return Cluster(entry, get("hardware", entry.si("accelerator")),
+                       _spec.entry("links", entry.si("scaleout_link")))
+    return entry
+
+
 def get(stem: str, table: str):
-    """The engine object for one spec entry, made once per process.
+    """The engine object for one spec entry, made once per loaded entry.
 
-    The spec values read to make it (a model's ``kind``) are recorded again on every later get, so
-    what a computation is recorded to depend on does not depend on what ran before it in the process.
+    The spec values read to make it (a model's ``kind``, a cluster's accelerator) are recorded again
+    on every later get, so what a computation is recorded to depend on does not depend on what ran
+    before it in the process.  When the specs are reloaded (`mlsysim.spec.reset`), the entry is a
+    new object and the engine object is made again from it.
     """
-    key = (stem, table)
-    if key not in _objects:
+    entry = _spec.entry(stem, table)
+    hit = _objects.get((stem, table))
+    if hit is None or hit[0] is not entry:
         with _spec.reading() as keys:
-            entry = _spec.entry(stem, table)
-            if stem == "hardware":
-                from .hardware import Accelerator
-
-                made = Accelerator(entry)
-            elif stem == "models":
-                from .models import make_model
-
-                made = make_model(entry)
-            elif stem == "clusters":
-                from .cluster import Cluster
-
-                made = Cluster(entry)
-            else:
-                made = entry
-        _objects[key] = (made, frozenset(keys))
+            made = _build(stem, entry)
+        hit = _objects[(stem, table)] = (entry, made, frozenset(keys))
     else:
-        _spec.record_all(_objects[key][1])
-    return _objects[key][0]
+        _spec.record_all(hit[2])
+    return hit[1]
 
 
 class Catalog:

@@ -18,7 +18,8 @@ from dataclasses import dataclass
 
 from .core import _derived as f
 from .core import _derived_serving as fs
-from .engine import Engine, PerformanceProfile, RooflineStep, working_assumptions
+from .engine import Engine
+from .roofline import PerformanceProfile, working_assumptions
 from .models import TransformerModel
 from .registry import assumption, precision_bytes
 
@@ -70,14 +71,17 @@ def link_bandwidth(prefill_hw, decode_hw) -> float:
 
 
 def prefill(model: TransformerModel, hw, seq_len: int, batch_size: int, precision: str, eta: float,
-            eta_bw: float) -> RooflineStep:
+            eta_bw: float) -> PerformanceProfile:
+    """The prefill pass: B prompts of S tokens in one step (it processes B x S tokens)."""
     s = model.spec.si
     b = precision_bytes(precision)
     p_mm = model.matmul_parameters
+    peak = hw.si("peak_flops")
     flops = fs.prefill_flops(batch_size, p_mm, s("layers"), s("num_heads"), s("head_dim"), seq_len)
     moved = fs.prefill_bytes(p_mm, b, batch_size, model.kv_bytes_per_token(b), seq_len)
-    return RooflineStep(flops, moved, f.compute_time(flops, hw.si("peak_flops"), eta),
-                   f.memory_time(moved, hw.si("memory_bandwidth"), eta_bw))
+    return PerformanceProfile(model.name, hw.name, batch_size, seq_len, precision, flops, moved,
+                              f.compute_time(flops, peak, eta), f.memory_time(moved, hw.si("memory_bandwidth"), eta_bw),
+                              peak, "token", batch_size * seq_len)
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,7 +94,7 @@ class ServingResult:
     seq_len: int
     batch_size: int
     precision: str
-    prefill: RooflineStep
+    prefill: PerformanceProfile
     decode: PerformanceProfile
     kv_bytes: float  # per request
     weight_bytes: float

@@ -59,13 +59,10 @@ def text(required: bool = True) -> Field:
 FIELDS: dict[str, dict[str, Field]] = {
     "hardware": {
         "name": text(),
-        "vendor": text(),
         "peak_flops": quantity("FLOP/s"),
         "memory_bandwidth": quantity("B/s"),
         "memory_capacity": quantity("B"),
-        "tdp": quantity("W"),
         "scaleup_bandwidth_total": quantity("B/s"),
-        "scaleup_link": text(),
         # Part 2 (disaggregated serving) and Part 3 (2:4 sparsity); optional, so absent means unknown
         "scaleout_link": text(required=False),  # a table of links.toml: the server's NIC per GPU
         "sparse_peak_flops": quantity("FLOP/s", required=False),  # with 2:4 structured sparsity
@@ -159,9 +156,10 @@ class Spec:
         self._values, self._units, self._display = values, units, display
         self._sources = sources
         self._cache: dict = {}
+        self._prefix = f"{Path(file).stem}.{table}."  # every read is recorded by key: build it once
 
     def key(self, field: str) -> str:
-        return f"{Path(self.file).stem}.{self.table}.{field}"
+        return self._prefix + field
 
     def si(self, field: str):
         """The value in its canonical unit (a float), or the text; the read is recorded."""
@@ -265,7 +263,10 @@ EXTRA_FIELDS["links"] = {
     "bandwidth": quantity("B/s"),  # per GPU, per direction
     "latency": quantity("s"),  # per hop
 }
-ASSUMPTION_UNITS.update({  # Part 4: training memory and checkpointing
+ASSUMPTION_UNITS.update({  # Part 4: training memory, parallelism, stragglers and checkpointing
+    "tp_allreduces_forward": "",
+    "tp_allreduces_backward": "",
+    "straggler_factor": "",
     "optimizer_copies": "",
     "layer_activation_bytes": "",
     "storage_write_bandwidth": "B/s",
@@ -372,11 +373,9 @@ def entry(stem: str, table: str) -> Spec:
 
 
 def reset() -> None:
-    """Forget loaded specs (tests that point MLSYSIM_SPECS elsewhere call this)."""
+    """Forget loaded specs (tests that point MLSYSIM_SPECS elsewhere call this).  Objects built from
+    the old entries (mlsysim.registry) are rebuilt on their next use: their entry is no longer loaded."""
     _loaded.clear()
-    from . import registry
-
-    registry.reset()
 
 
 def record_to_file(path: str) -> None:

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 
 from .core import _derived as f
 from .models import CNNModel, TransformerModel
-from .engine import step_work, working_assumptions
 from .registry import assumption
+from .roofline import step_work, working_assumptions
 
 
 @dataclass(frozen=True)

@@ -33,9 +33,9 @@ def formula_mathml(name: str) -> tuple[str, str]:
     import sympy as sp
     from sympy.printing.mathml import MathMLPresentationPrinter
 
-    from mlsysim.core import derivations
+    from mlsysim.core import derivations, generate
 
-    derivations.modules()
+    generate.modules()
     f = derivations.FORMULAS[name]
     names = {s: sp.Symbol(plain_name(derivations.latex_symbol(s)), positive=True)
              for s in f.expr.free_symbols if s in derivations._LATEX}

@@ -140,9 +140,9 @@ class PartRenderer:
         return Rendered(f"\\mlslisting{{{base}.py}}{{{base}.out}}")
 
     def equation(self, name: str) -> Rendered:
-        from mlsysim.core import derivations
+        from mlsysim.core import derivations, generate
 
-        derivations.modules()
+        generate.modules()
         if name not in derivations.FORMULAS:
             raise RenderError(f"unknown equation {name!r} (not in mlsysim.core.derivations.FORMULAS)")
         return Rendered(derivations.latex_of(name))

@@ -32,7 +32,7 @@ def iron_law_days():
 
 
 def reported_days():
-    return L405.spec.si("training_gpu_hours") / fleet_gpus() / 24
+    return (L405.training_gpu_hours / fleet_gpus()).to("day").magnitude
 
 
 def refined_days():

@@ -17,11 +17,9 @@ small_draft = mlsysim.Models.Language.Llama3_2_1B
 ALL = ("H100", "A100", "B200", "MI300X", "Gaudi3")
 
 # workload choices of this part's examples (shown on the slides)
-PAGE = 16  # the reference's page size
 LISTING_BATCH_PAGED = 32  # max_batch_size of the PagedAttention listing
 LISTING_BATCH_EXERCISE = 64  # max_batch_size of Exercise 2's listing
 ITL_TARGET_MS = 10  # Exercise 2's latency target
-REFERENCE_ALPHA = 0.7  # the acceptance rate of the reference's listing
 DRAFT_SWEEP = (1, 3, 5, 8)  # draft lengths of our listing
 
 serving = mlsysim.ServingModel()
@@ -40,8 +38,18 @@ def one(hw=H100, **kw):
     return serving.solve(llama, hw, seq_len=context(), batch_size=1, **kw)
 
 
+def page():
+    """Tokens per KV-cache page (specs/assumptions.toml [paging])."""
+    return int(assumption("paging", "page_tokens"))
+
+
+def alpha():
+    """The draft acceptance rate of the speculative-decoding examples (specs/assumptions.toml [speculative])."""
+    return assumption("speculative", "draft_acceptance_rate")
+
+
 def batching(hw=H100, **kw):
-    return cb.solve(llama, hw, seq_len=context(), page_size=PAGE, **kw)
+    return cb.solve(llama, hw, seq_len=context(), page_size=page(), **kw)
 
 
 # --- the two phases -----------------------------------------------------------------------------
@@ -95,7 +103,7 @@ claims.number("kv.concurrent_mha",
                                  / kv_bytes_per_request_mha(llama, context(), fp16())), fmt="d")
 
 # --- continuous batching and paging -----------------------------------------------------------
-claims.number("cb.page", lambda: PAGE, fmt="d")
+claims.number("cb.page", page, fmt="d")
 claims.number("cb.page_default", lambda: assumption("paging", "page_tokens"), fmt=".0f")
 claims.number("cb.max_context", lambda: llama.spec.si("max_context_tokens"), fmt=",.0f")
 claims.quantity("cb.reserved_static", lambda: Q(batching().reserved_static, "B"), unit="GB", fmt=".2f")
@@ -106,7 +114,7 @@ claims.number("cb.static_limit", lambda: batching().static_limit, fmt="d")
 claims.number("cb.paged_limit", lambda: batching().memory_limit, fmt="d")
 claims.number("cb.paged_over_static", lambda: batching().memory_limit / batching().static_limit, fmt=".1f",
               suffix="×")
-claims.quantity("cb.page_kv", lambda: Q(PAGE * llama.kv_bytes_per_token(fp16()), "B"), unit="MB", fmt=".1f")
+claims.quantity("cb.page_kv", lambda: Q(page() * llama.kv_bytes_per_token(fp16()), "B"), unit="MB", fmt=".1f")
 claims.number("cb.listing_batch", lambda: LISTING_BATCH_PAGED, fmt="d")
 claims.quantity("cb.listing_itl", lambda: batching(max_batch_size=LISTING_BATCH_PAGED).itl, unit="ms", fmt=".1f")
 claims.text("cb.listing_binding", lambda: batching(max_batch_size=LISTING_BATCH_PAGED).binding)
@@ -142,12 +150,12 @@ claims.statement("cb.int8_more_than_doubles", "more than doubles",
 
 
 def spec(draft=llama, k=None):
-    return one(draft_model=draft, draft_acceptance_rate=REFERENCE_ALPHA, draft_tokens=k)
+    return one(draft_model=draft, draft_acceptance_rate=alpha(), draft_tokens=k)
 
 
-claims.number("spec.alpha", lambda: REFERENCE_ALPHA, fmt=".1f")
+claims.number("spec.alpha", alpha, fmt=".1f")
 claims.number("spec.gamma", lambda: spec().draft_tokens, fmt="d")
-claims.number("spec.naive", lambda: spec().draft_tokens * REFERENCE_ALPHA, fmt=".1f")
+claims.number("spec.naive", lambda: spec().draft_tokens * alpha(), fmt=".1f")
 claims.number("spec.expected", lambda: spec().expected_tokens_per_pass, fmt=".2f")
 claims.number("spec.self_speedup", lambda: spec().speculative_speedup, fmt=".2f", suffix="×")
 claims.statement("spec.self_slower", "slower than not speculating at all", lambda: spec().speculative_speedup < 1)

@@ -13,10 +13,16 @@ llama70 = mlsysim.Models.Language.Llama3_70B
 comp = mlsysim.CompressionModel()
 
 SPARSITY = 0.5  # the pruning examples' sparsity
-PRECISIONS = {"fp32": 32, "fp16": 16, "int8": 8, "int4": 4}
+PRECISIONS = ("fp32", "fp16", "int8", "int4")  # the precision ladder (bits from specs/precisions.toml)
+
+
+def bits(precision):
+    return precision_bytes(precision) * 8
+
+
 ROWS = {  # the fidelity table: id -> solve() arguments
-    "int8": dict(method="quantization", target_bitwidth=8),
-    "int4": dict(method="quantization", target_bitwidth=4),
+    "int8": dict(method="quantization", target_precision="int8"),
+    "int4": dict(method="quantization", target_precision="int4"),
     "unstructured": dict(method="pruning", sparsity=SPARSITY, sparsity_type="unstructured"),
     "structured": dict(method="pruning", sparsity=SPARSITY, sparsity_type="structured"),
     "n_m": dict(method="pruning", sparsity=SPARSITY, sparsity_type="n_m"),
@@ -27,12 +33,14 @@ def base_bits():
     return precision_bytes(assumption("serving", "precision")) * 8
 
 
-def solve(hw=H100, **kw):
+def solve(hw=H100, target_precision=None, **kw):
+    if target_precision is not None:
+        kw["target_bitwidth"] = bits(target_precision)
     return comp.solve(llama, hw, **kw)
 
 
 claims.number("comp.sparsity", lambda: SPARSITY, fmt=".0f", scale=100, suffix="%")
-claims.number("comp.int4_shrink", lambda: base_bits() / 4, fmt=".0f", suffix="×")
+claims.number("comp.int4_shrink", lambda: base_bits() / bits("int4"), fmt=".0f", suffix="×")
 
 # --- the fidelity table ------------------------------------------------------------------------
 for row, kw in ROWS.items():
@@ -59,28 +67,30 @@ claims.number("comp.h100_sparse_gain", lambda: H100.si("sparse_peak_flops") / H1
               suffix="×")
 
 # --- the precision ladder ----------------------------------------------------------------------
-for name, bits in PRECISIONS.items():
+for name in PRECISIONS:
     claims.quantity(f"comp.{name}.weights",
-                    lambda bits=bits: solve(method="quantization", target_bitwidth=bits).compressed_size,
+                    lambda name=name: solve(method="quantization", target_precision=name).compressed_size,
                     unit="GB", fmt=".1f")
     claims.quantity(f"comp.{name}.itl",
-                    lambda bits=bits: solve(method="quantization", target_bitwidth=bits).latency, unit="ms",
+                    lambda name=name: solve(method="quantization", target_precision=name).latency, unit="ms",
                     fmt=".2f")
 
 # --- Predict: INT4 Llama-3 8B on H100 ----------------------------------------------------------
 
 
-def quant(bits):
-    return solve(method="quantization", target_bitwidth=bits)
+def quant(precision):
+    return solve(method="quantization", target_precision=precision)
 
 
-claims.quantity("comp.fp16.memory_time", lambda: Q(quant(16).compressed.memory_s * 1e3, "ms"), unit="ms", fmt=".2f")
-claims.quantity("comp.int4.memory_time", lambda: Q(quant(4).compressed.memory_s * 1e3, "ms"), unit="ms", fmt=".2f")
-claims.quantity("comp.fp16.compute_time", lambda: Q(quant(16).compressed.compute_s * 1e3, "ms"), unit="ms", fmt=".3f")
-claims.quantity("comp.int4.compute_time", lambda: Q(quant(4).compressed.compute_s * 1e3, "ms"), unit="ms", fmt=".3f")
-claims.text("comp.fp16.bottleneck", lambda: quant(16).bottleneck)
-claims.text("comp.int4.bottleneck", lambda: quant(4).bottleneck)
-claims.statement("comp.int4_still_memory_bound", "still memory-bound", lambda: quant(4).bottleneck == "Memory")
+claims.quantity("comp.fp16.memory_time", lambda: Q(quant("fp16").compressed.memory_s * 1e3, "ms"), unit="ms", fmt=".2f")
+claims.quantity("comp.int4.memory_time", lambda: Q(quant("int4").compressed.memory_s * 1e3, "ms"), unit="ms", fmt=".2f")
+claims.quantity("comp.fp16.compute_time", lambda: Q(quant("fp16").compressed.compute_s * 1e3, "ms"), unit="ms",
+                fmt=".3f")
+claims.quantity("comp.int4.compute_time", lambda: Q(quant("int4").compressed.compute_s * 1e3, "ms"), unit="ms",
+                fmt=".3f")
+claims.text("comp.fp16.bottleneck", lambda: quant("fp16").bottleneck)
+claims.text("comp.int4.bottleneck", lambda: quant("int4").bottleneck)
+claims.statement("comp.int4_still_memory_bound", "still memory-bound", lambda: quant("int4").bottleneck == "Memory")
 claims.quantity("comp.kv", lambda: Q(llama.kv_bytes_per_token(precision_bytes(assumption("serving", "precision")))
                                      * int(assumption("serving", "context_tokens")), "B"), unit="GB", fmt=".2f")
 
@@ -92,27 +102,27 @@ claims.statement("comp.int8_wins", "INT8 quantisation is the better deal",
 # --- Fleet sizing: Llama-3 70B -------------------------------------------------------------------
 
 
-def replica(bits):
-    return comp.replica(llama70, H100, target_bitwidth=bits)
+def replica(precision):
+    return comp.replica(llama70, H100, target_bitwidth=bits(precision))
 
 
-FLEET = {"fp16": 16, "int8": 8, "int4": 4}
-for name, bits in FLEET.items():
-    claims.quantity(f"fleet.{name}.weights", lambda bits=bits: replica(bits).weights, unit="GB", fmt=".0f")
-    claims.quantity(f"fleet.{name}.kv", lambda bits=bits: Q(replica(bits).kv_bytes, "B"), unit="GB", fmt=".0f")
-    claims.number(f"fleet.{name}.minimum", lambda bits=bits: replica(bits).memory_minimum, fmt="d")
-    claims.number(f"fleet.{name}.gpus", lambda bits=bits: replica(bits).accelerators, fmt="d")
-    claims.quantity(f"fleet.{name}.cost", lambda bits=bits: replica(bits).annual_cost, unit="USD", fmt=",.0f")
-claims.number("fleet.requests", lambda: replica(16).concurrent_requests, fmt="d")
+FLEET = ("fp16", "int8", "int4")
+for name in FLEET:
+    claims.quantity(f"fleet.{name}.weights", lambda name=name: replica(name).weights, unit="GB", fmt=".0f")
+    claims.quantity(f"fleet.{name}.kv", lambda name=name: Q(replica(name).kv_bytes, "B"), unit="GB", fmt=".0f")
+    claims.number(f"fleet.{name}.minimum", lambda name=name: replica(name).memory_minimum, fmt="d")
+    claims.number(f"fleet.{name}.gpus", lambda name=name: replica(name).accelerators, fmt="d")
+    claims.quantity(f"fleet.{name}.cost", lambda name=name: replica(name).annual_cost, unit="USD", fmt=",.0f")
+claims.number("fleet.requests", lambda: replica("fp16").concurrent_requests, fmt="d")
 claims.number("fleet.kv_heads", lambda: llama70.spec.si("num_kv_heads"), fmt="d")
-claims.number("fleet.gpu_ratio", lambda: replica(16).accelerators / replica(4).accelerators, fmt=".0f", suffix="×")
+claims.number("fleet.gpu_ratio", lambda: replica("fp16").accelerators / replica("int4").accelerators, fmt=".0f", suffix="×")
 
 
 def fraction_words():
     """How the INT4 replica's GPU count compares with FP16's, in words."""
-    ratio = replica(16).accelerators / replica(4).accelerators
+    ratio = replica("fp16").accelerators / replica("int4").accelerators
     words = {1: "the same number of", 2: "half as many", 3: "a third as many", 4: "a quarter as many"}
-    return words.get(ratio, f"{replica(4).accelerators} for every {replica(16).accelerators}")
+    return words.get(ratio, f"{replica('int4').accelerators} for every {replica('fp16').accelerators}")
 
 
 claims.text("fleet.fraction", fraction_words)
@@ -120,8 +130,8 @@ claims.quantity("fleet.price", lambda: mlsysim.spec.entry("costs", "H100").quant
                 unit="USD/h", fmt=".2f")
 claims.number("fleet.replicas", lambda: assumption("fleet", "fleet_replicas"), fmt=".0f")
 claims.number("fleet.gpus_saved",
-              lambda: assumption("fleet", "fleet_replicas") * (replica(16).accelerators - replica(4).accelerators),
+              lambda: assumption("fleet", "fleet_replicas") * (replica("fp16").accelerators - replica("int4").accelerators),
               fmt=",.0f")
 claims.quantity("fleet.cost_saved",
-                lambda: assumption("fleet", "fleet_replicas") * (replica(16).annual_cost - replica(4).annual_cost),
+                lambda: assumption("fleet", "fleet_replicas") * (replica("fp16").annual_cost - replica("int4").annual_cost),
                 unit="MUSD", fmt=".1f")

@@ -5,7 +5,7 @@ import mlsysim
 from mlsysim import DistributedModel, Q, Reliability
 from mlsysim.core import formulas as f
 from mlsysim_deck import Claims
-from mlsysim.distributed import TP_ALLREDUCES_PER_LAYER
+from mlsysim.distributed import tp_allreduces_per_layer
 from mlsysim.registry import assumption, precision_bytes
 from mlsysim.training import checkpoint_bytes
 
@@ -92,8 +92,8 @@ claims.text("dist.ib.link", lambda: RESEARCH.link.si("name"))
 claims.quantity("dist.ar16.per_dir", lambda: f.calc_ring_allreduce_time(
     L8.parameters * bf16(), AR_SMALL, RESEARCH.scaleup_bw, RESEARCH.scaleup_latency), unit="ms", fmt=".1f")
 claims.statement("dist.ar16.bandwidth_dominated", "bandwidth-dominated: the latency terms add microseconds",
-                 lambda: 2 * (AR_SMALL - 1) * RESEARCH.scaleup_latency < 1e-3  # microseconds, not milliseconds
-                 and 2 * (AR_SMALL - 1) * RESEARCH.scaleup_latency
+                 lambda: f.ring_allreduce_time(0, AR_SMALL, RESEARCH.scaleup_bw, RESEARCH.scaleup_latency) < 1e-3
+                 and f.ring_allreduce_time(0, AR_SMALL, RESEARCH.scaleup_bw, RESEARCH.scaleup_latency)
                  < 1e-3 * f.ring_allreduce_time(L8.parameters * bf16(), AR_SMALL, RESEARCH.scaleup_bw, 0))
 
 
@@ -117,7 +117,7 @@ claims.number("dist.ratio.bw", lambda: RESEARCH.scaleup_bw / RESEARCH.scaleout_b
 claims.number("dist.ratio.bw_mixed", lambda: H100.si("scaleup_bandwidth_total") / RESEARCH.scaleout_bw, fmt=".0f",
               suffix="×")
 claims.number("dist.ratio.time", lambda: ar_ib() / ar_nvlink(), fmt=".0f", suffix="×")
-claims.number("dist.ar.factor_limit", lambda: 2, fmt="d")  # 2(N-1)/N -> 2 as N grows
+claims.number("dist.ar.factor_limit", lambda: f.ring_allreduce_bytes_limit(1), fmt="d")  # 2(N-1)/N M -> 2M
 
 # --- tensor parallelism -----------------------------------------------------------------------------
 TP_EXAMPLE = (8, 1)
@@ -131,14 +131,16 @@ def tp_one_allreduce():
     return f.ring_allreduce_time(tp_message(), TP_EXAMPLE[0], RESEARCH.scaleup_bw, RESEARCH.scaleup_latency)
 
 
-claims.number("dist.tp.per_layer", lambda: TP_ALLREDUCES_PER_LAYER, fmt="d")
+claims.number("dist.tp.forward", lambda: assumption("training", "tp_allreduces_forward"), fmt=".0f")
+claims.number("dist.tp.backward", lambda: assumption("training", "tp_allreduces_backward"), fmt=".0f")
+claims.number("dist.tp.per_layer", tp_allreduces_per_layer, fmt="d")
 claims.number("dist.tp.size", lambda: TP_EXAMPLE[0], fmt="d")
 claims.number("dist.l70.layers", lambda: L70.spec.si("layers"), fmt="d")
 claims.number("dist.seq", lambda: JOB["seq_len"], fmt=",d")
 claims.quantity("dist.tp.message", lambda: Q(tp_message(), "B"), unit="MB", fmt=".0f")
 claims.quantity("dist.tp.one", lambda: ms(tp_one_allreduce()), unit="ms", fmt=".2f")
 claims.quantity("dist.tp.per_sequence",
-                lambda: ms(TP_ALLREDUCES_PER_LAYER * L70.spec.si("layers") * tp_one_allreduce()), unit="ms",
+                lambda: ms(tp_allreduces_per_layer() * L70.spec.si("layers") * tp_one_allreduce()), unit="ms",
                 fmt=".0f")
 claims.number("dist.tp.share", lambda: solve(*TP_EXAMPLE).tp_comm_s / solve(*TP_EXAMPLE).step_s, fmt=".0f",
               scale=100, suffix="%")
@@ -350,8 +352,9 @@ claims.number("dist.ex.best_pp", lambda: exercise_best().pp_size, fmt="d")
 claims.number("dist.ex.best_dp", lambda: exercise_best().dp_size, fmt="d")
 
 # --- stragglers ----------------------------------------------------------------------------------------------
-claims.number("dist.straggler.example", lambda: 1.05, fmt=".2f")
-claims.number("dist.straggler.drag", lambda: 0.05, fmt=".0f", scale=100, suffix="%")
+claims.number("dist.straggler.example", lambda: assumption("stragglers", "straggler_factor"), fmt=".2f")
+claims.number("dist.straggler.drag", lambda: assumption("stragglers", "straggler_factor") - 1, fmt=".0f", scale=100,
+              suffix="%")
 
 
 # --- training time: the Part 0 hook, refined ---------------------------------------------------------------------

@@ -1,6 +1,6 @@
 """Part 3's formulas: stored size under quantisation and pruning, and fleet sizing.
 
-Printed to `_derived_compression.py` by `python -m mlsysim.core.derivations`; run by
+Printed to `_derived_compression.py` by `python -m mlsysim.core.generate`; run by
 mlsysim.compression.
 """
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Each result is derived from the mechanism it describes (the ring's steps, the pipeline's
 schedule, the expected work lost to a failure), not typed in as a known answer.
-`python -m mlsysim.core.derivations` prints them to `_derived_distributed.py`.
+`python -m mlsysim.core.generate` prints them to `_derived_distributed.py`.
 
 Bandwidth convention: every `bw` here is what ONE GPU sends in ONE direction (B/s).  A ring
 collective sends one way on each link at a time, so the vendor's both-directions NVLink figure
@@ -52,6 +52,15 @@ restart = sym("restart", "R")  # time to restart after a failure
 _ring = sp.Sum(alpha + (message / n) / bw, (step, 1, 2 * (n - 1))).doit()
 formula("ring_allreduce_time", r"T_{\text{AllReduce}}", _ring, (message, n, bw, alpha),
         "ring AllReduce: 2(N-1) steps, each one chunk of M/N bytes plus one latency")
+
+#: What each GPU sends over the whole ring AllReduce: one chunk of M/N bytes in each of the 2(N-1)
+#: steps, 2(N-1)/N M; as N grows it tends to 2M (reduce-scatter's M plus all-gather's M), the
+#: bandwidth term no ring size escapes.
+_sent = sp.Sum(message / n, (step, 1, 2 * (n - 1))).doit()
+formula("ring_allreduce_bytes", r"\text{Bytes}_{\text{AllReduce}}", _sent, (message, n),
+        "bytes each GPU sends in a ring AllReduce: 2(N-1) chunks of M/N")
+formula("ring_allreduce_bytes_limit", r"\text{Bytes}_{\text{AllReduce}}(N \to \infty)", sp.limit(_sent, n, sp.oo),
+        (message,), "bytes each GPU sends in a ring AllReduce of many GPUs: the limit as N grows")
 
 #: Half a ring AllReduce: reduce-scatter (each GPU ends with 1/N of the sum) or all-gather.
 _half = sp.Sum(alpha + (message / n) / bw, (step, 1, n - 1)).doit()

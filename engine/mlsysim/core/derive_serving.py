@@ -1,7 +1,7 @@
 """Part 2's formulas: prefill, the KV cache, continuous batching, speculative decoding, disaggregation.
 
 Each is derived here from first principles in sympy and printed to `_derived_serving.py` by
-`python -m mlsysim.core.derivations`; the engine (mlsysim.serving) runs the printed functions.
+`python -m mlsysim.core.generate`; the engine (mlsysim.serving) runs the printed functions.
 """
 from __future__ import annotations
 
