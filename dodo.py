@@ -125,7 +125,8 @@ def task_figure():
         out = BUILD / "figures" / f"{script.stem}.pdf"
         yield {"name": script.stem,
                "actions": [(B.run_figure, [script, out, SPECS])],
-               "file_dep": [str(script), *sorted(str(p) for p in FIGURES.glob("_*.py"))] + ENGINE_SOURCES,
+               "file_dep": [str(script), *sorted(str(p) for p in FIGURES.glob("_*.py")), str(TOOLING / "lint.py")]
+               + ENGINE_SOURCES,
                "uptodate": _spec_uptodate(),
                "targets": [str(out)]}
 

@@ -182,12 +182,12 @@ def render_template(env: jinja2.Environment, path: Path, context: dict) -> str:
 def render_part(part_dir: Path, slides_root: Path, templates_dir: Path, claims_dir: Path,
                 out_tex: Path, out_uses: Path) -> None:
     """Render slides/<part>/slides.tex.j2 into build/slides/<part>.tex, with its uses file."""
-    from .lint import lint_file
+    from .lint import lint_file, printed_claims
 
     template = part_dir / "slides.tex.j2"
-    problems = lint_file(template)
+    problems = lint_file(template, printed_claims(claims_dir))
     if problems:
-        raise RenderError("\n".join(problems))
+        raise RenderError("\nerror: ".join(problems))
     env = environment([slides_root, templates_dir])
     uses = analyse(env, template)
     renderer = PartRenderer(part_dir.name, claims_dir)
