@@ -80,7 +80,7 @@ def _claim_uses(part_dir: Path) -> list[str]:
         uses = analyse(environment([SLIDES, TEMPLATES]), part_dir / "slides.tex.j2")
     except RenderError:
         return []
-    return sorted({u.name for u in uses if u.helper == "claim"})
+    return sorted({u.name for u in uses if u.helper in ("claim", "count")})
 
 
 @B.reported
