@@ -4,6 +4,7 @@ Every escape found in review (issues 10 and 13) is typed into a template here, a
 name the file and the line it is on.
 """
 import json
+import re
 import shutil
 
 import pytest
@@ -275,3 +276,81 @@ def test_non_literal_claim_id_is_rejected(tmp_path):
 def test_jinja_delimiters_do_not_clash_with_latex_or_code(tmp_path):
     out = _render(tmp_path, "\\begin{frame}{A}{{x}} {% y %} kernel<<<1,1>>>() %% c\n\\end{frame}")
     assert out == "\\begin{frame}{A}{{x}} {% y %} kernel<<<1,1>>>() %% c\n\\end{frame}"
+
+
+@pytest.mark.parametrize("text, token", [
+    ("\\begin{tikzpicture}\n\\node[draw, label=8] at (0, 0) {};\n\\end{tikzpicture}", "8"),
+    ("\\begin{tikzpicture}\n\\begin{axis}\n\\addplot coordinates {(1, 295) (2, 590)};\n\\end{axis}\n\\end{tikzpicture}",
+     "1"),
+    ("x\na third of the compute waits", "third"),
+    ("x\n\\VAR{8|string} GPUs", "8"),
+])
+def test_more_escapes(text, token):
+    problems = lint_text(text, "t.j2")
+    assert problems and f" {token!r} in " in problems[0], problems
+
+
+# --- with the real build: the messages an author gets -------------------------------------------
+
+
+def test_the_build_suggests_the_real_claim_for_a_typed_number(tmp_path):
+    """In a copy with build/ present: typing the H100's ridge point into Part 1 names the template
+    line and the claim that prints exactly that text."""
+    from conftest import BUILD, require_build
+    from mlsysim_deck.render import render_part
+
+    claims_dir = require_build(BUILD / "claims")
+    ridge = json.loads((claims_dir / "ridge.H100.json").read_text())["text"]  # "295 FLOP/B": 989.4 / 3.35
+    slides = tmp_path / "slides"
+    shutil.copytree(ROOT / "slides", slides)
+    template = slides / "01_roofline" / "slides.tex.j2"
+    lines = template.read_text().splitlines()
+    lines.insert(5, f"  The H100's ridge sits at {ridge}.")
+    template.write_text("\n".join(lines) + "\n")
+    with pytest.raises(RenderError) as err:
+        render_part(slides / "01_roofline", slides, ROOT / "templates", claims_dir, tmp_path / "out.tex",
+                    tmp_path / "uses.json")
+    message = str(err.value)
+    number = ridge.split()[0]
+    assert message.startswith(f"{template}:6: hard-coded number '{number}' in \"The H100's ridge sits at {ridge}.\"")
+    assert "did you mean \\VAR{claim(\"ridge.H100\")}?" in message
+    assert "ridge.A100" not in message  # a different number: not suggested
+
+
+def test_a_typed_count_word_suggests_the_count_claim():
+    from conftest import BUILD, require_build
+
+    known = printed_claims(require_build(BUILD / "claims.json").parent)
+    problems = lint_text("\\begin{frame}{Five Accelerators on One Roofline}\n", "slides.tex.j2", known)
+    assert problems[0].startswith("slides.tex.j2:1: hard-coded number word 'Five' in")
+    assert "a count comes from what it counts" in problems[0]
+    assert "\\VAR{claim(\"roofline.accelerators.count\")}" in problems[0]  # len(ALL) as a word: five
+
+
+def test_the_hierarchical_allreduce_drawing_follows_the_node_size(tmp_path):
+    """The drawing loops over count("dist.node_gpus"): with the claim at 4 it draws G0..G3 in each of its
+    two nodes; at the real value, 8 (the research cluster's gpus_per_node), G0..G7."""
+    from conftest import BUILD, require_build
+    from mlsysim_deck.render import render_part
+
+    claims_dir = tmp_path / "claims"
+    shutil.copytree(require_build(BUILD / "claims"), claims_dir)
+    part = ROOT / "slides" / "04_distributed"
+
+    def gpus_drawn():
+        render_part(part, ROOT / "slides", ROOT / "templates", claims_dir, tmp_path / "out.tex", tmp_path / "u.json")
+        tex = (tmp_path / "out.tex").read_text()
+        return sorted(set(re.findall(r"\{G(\d+)\}", tex))), tex.count("{G0}")
+
+    assert gpus_drawn() == ([str(i) for i in range(8)], 2)
+    record = json.loads((claims_dir / "dist.node_gpus.json").read_text())
+    (claims_dir / "dist.node_gpus.json").write_text(json.dumps(record | {"value": 4.0, "text": "4"}))
+    assert gpus_drawn() == (["0", "1", "2", "3"], 2)
+
+
+def test_count_refuses_a_claim_that_is_not_a_whole_number(tmp_path):
+    from mlsysim_deck.render import PartRenderer
+
+    (tmp_path / "x.json").write_text(json.dumps({"value": 2.5, "text": "2.5"}))
+    with pytest.raises(RenderError, match=r"count\('x'\) needs a claim whose value is a whole number"):
+        PartRenderer("p", tmp_path).count("x")

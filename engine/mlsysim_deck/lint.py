@@ -35,8 +35,10 @@ from pathlib import Path
 #: Number words: a count typed in words ("Five Accelerators") is as hard-coded as "5".
 NUMBER_WORDS = ("one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven",
                 "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen",
-                "nineteen", "twenty", "twice", "thrice", "half", "double", "triple", "dozen", "hundred",
-                "thousand", "million", "billion", "trillion")
+                "nineteen", "twenty", "zero", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety",
+                "twice", "thrice", "half", "third", "thirds", "quarter", "quarters", "double", "triple",
+                "dozen", "dozens", "hundred", "hundreds", "thousand", "thousands", "million", "millions",
+                "billion", "billions", "trillion", "trillions")
 WORD_VALUE = {w: str(i) for i, w in enumerate(NUMBER_WORDS[:20], start=1)}
 
 #: Names that contain digits.  Each alternative is one family of names the deck uses.
@@ -50,6 +52,7 @@ NAMES = re.compile("|".join([
     r"\b\d+:\d+\b",                                      # 2:4 structured sparsity
     r"\b(?:Part|Wall|Exercise|Reason|Step|Lab|Section)[\s~]+\d+\b",   # the deck's own numbering
     r"\b[23]D\b",                                         # 3D parallelism, 2D
+    r"\b(?:zero|one|few)-shot\b",                          # evaluation settings, not counts
     r"\\[A-Za-z@]+",                                      # LaTeX macro names (\tiny, \vspace)
 ]))
 
@@ -69,7 +72,8 @@ LAYOUT = re.compile("|".join([
 #: Inside a tikzpicture: coordinates (numbers, macros and operators with a ',' or ':') and numeric
 #: key=value options are geometry.  Text in a node, and \foreach lists, are not.
 TIKZ_COORDINATE = re.compile(r"\((?=[^()]*[,:])(?:\s|" + _DIM + r"|\d+\.?\d*|\.\d+|\\[A-Za-z]+|[-+*/,:.{}])*\)")
-TIKZ_OPTION = re.compile(r"(?<=[\[,\s])[A-Za-z][A-Za-z ]*=\s*(?:" + _DIM + r"|-?\d+\.?\d*|-?\.\d+)")
+TIKZ_OPTION = re.compile(r"(?<=[\[,\s])(?!(?:label|pin|node contents)\s*=)[A-Za-z][A-Za-z ]*=\s*"
+                         r"(?:" + _DIM + r"|-?\d+\.?\d*|-?\.\d+)")   # label=8 is text, not an option
 
 NUMBER = re.compile(r"(?<![\w.])(?:[-\u2212](?=\d))?\d+(?:(?:\{,\}|,|\.)\d+)*(?:[eE][-+]?\d+)?"
                     r"(?:[kKMGTB](?![A-Za-z]))?")
@@ -158,7 +162,7 @@ def _template_findings(text: str) -> list[Finding]:
     literal, code = _split_jinja(text)
     raws = text.splitlines()
     findings: list[Finding] = []
-    in_drawing = False
+    in_drawing = in_plot = False
     for number, line in enumerate(literal.splitlines(), start=1):
         raw = raws[number - 1] if number <= len(raws) else line
         line = re.sub(r"(?<!\\)%.*", "", line)             # a LaTeX comment is not on the slide
@@ -167,7 +171,12 @@ def _template_findings(text: str) -> list[Finding]:
             in_drawing = True
         if r"\end{tikzpicture}" in line:
             in_drawing = False
-        if drawing:
+        plot = in_plot or r"\begin{axis}" in line               # pgfplots: its coordinates are data
+        if r"\begin{axis}" in line:
+            in_plot = True
+        if r"\end{axis}" in line:
+            in_plot = False
+        if drawing and not plot:
             for _ in range(3):                             # nested coordinates, calc expressions
                 line = _blank(TIKZ_COORDINATE, line)
             line = _blank(TIKZ_OPTION, line)
