@@ -25,7 +25,6 @@ have, is itself an error.
 from __future__ import annotations
 
 import ast
-import difflib
 import json
 import re
 import sys
