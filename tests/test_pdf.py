@@ -85,11 +85,17 @@ MINI = r"""\documentclass[aspectratio=169,11pt]{beamer}
   \end{columns}
   \[ T = \claim{t:math:1}{2} \cdot L \]
 \end{frame}
+\begin{frame}{Reveal}
+  Question first\only<1>{\hypertarget{t:answer:1}{}} (an anchor with the answer's name);
+  \claim{t:both:1}{16} on both overlays.
+  \pause
+  \only<2>{The answer: \claim{t:answer:1}{7}.}
+\end{frame}
 \end{document}
 """
 
 
-def test_marks_locate_short_claims_items_wrapped_text_and_math(tmp_path):
+def test_marks_locate_short_claims_items_wrapped_text_math_and_overlays(tmp_path):
     """A small deck with the real theme: each claim is read at its marks.  A substring test would
     pass "8" for the node (8 is on the page); the marks show 4 there."""
     from mlsysim_deck.build import compile_pdf
@@ -101,7 +107,12 @@ def test_marks_locate_short_claims_items_wrapped_text_and_math(tmp_path):
                                 "template": "mini.tex.j2", "lines": [1], "frames": ["Marks"]}
     good = [use("t:node:1", "4"), use("t:ridge:1", "295 FLOP/B"),
             use("t:verdict:1", "memory-bound on all three accelerators, every one of them"), use("t:math:1", "2")]
+    # overlays: a claim on both overlays is read on the first; an answer on the second overlay is read
+    # there, though a destination of its name (the question's anchor) comes first
+    good += [use("t:both:1", "16"), use("t:answer:1", "7")]
     assert check_claims_shown(tmp_path / "deck.pdf", good) == []
+    assert check_claims_shown(tmp_path / "deck.pdf", [use("t:answer:1", "16")]) == [
+        "t mini.tex.j2:1, \u201cMarks\u201d, page 3: claim answer should read '16' but the page shows '7' there"]
     wrong = check_claims_shown(tmp_path / "deck.pdf", [use("t:node:1", "8"), use("t:ridge:1", "296 FLOP/B")])
     assert wrong == ["t mini.tex.j2:1, \u201cMarks\u201d, page 1: claim node should read '8' but the page shows '4' there",
                      "t mini.tex.j2:1, \u201cMarks\u201d, page 1: claim ridge should read '296 FLOP/B' but the page "

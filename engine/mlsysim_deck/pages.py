@@ -1,8 +1,8 @@
 """Where each claim landed in the PDF, and what the page shows there.
 
 Every ``\\VAR{claim("id")}`` prints ``\\claim{<part>:<id>:<n>}{<text>}``; the theme's \\claim
-macro puts a named PDF destination on the baseline where <text> starts (``<target>``) and one where
-it ends (``<target>/end``).  pypdf reads the destinations back (page and point); pdfminer reads
+macro puts named PDF destinations on the baseline where <text> starts (``<target>`` for its page,
+``<target>/start``) and where it ends (``<target>/end``).  pypdf reads the destinations back (page and point); pdfminer reads
 the glyphs of the page with their boxes; the glyphs between a claim's two marks are what the slide
 shows for that claim.  So a one-character claim ("8") is checked where it stands, not found
 anywhere on its page.
@@ -14,7 +14,7 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
-END = "/end"  # suffix of the destination where a claim's text ends
+START, END = "/start", "/end"  # suffixes of the destinations where a claim's text starts and ends
 
 _VAR = re.compile(r"\\VAR\{\s*claim\(\s*[\"']([^\"']+)[\"']\s*\)\s*\}")
 
@@ -34,7 +34,7 @@ def claim_pages(pdf: Path) -> dict[str, int]:
     reader = PdfReader(str(pdf))
     pages = {}
     for name, dest in reader.named_destinations.items():
-        if str(name).endswith(END):
+        if str(name).endswith((START, END)):
             continue
         try:
             pages[str(name)] = reader.get_destination_page_number(dest) + 1
@@ -82,10 +82,10 @@ def claim_marks(pdf: Path) -> dict[str, Mark]:
         points[str(name)] = (page, (float(dest.left), float(dest.top)))
     marks = {}
     for name, (page, start) in points.items():
-        if name.endswith(END) or name.count(":") != 2:   # only <part>:<claim id>:<n>
-            continue
-        end = points.get(name + END)
-        marks[name] = Mark(name, page, start, end[1] if end and end[0] == page else None)
+        if name.endswith(START):
+            target = name[:-len(START)]
+            end = points.get(target + END)
+            marks[target] = Mark(target, page, start, end[1] if end and end[0] == page else None)
     return marks
 
 
