@@ -98,6 +98,10 @@ def test_a_drawing_looped_over_a_claim_passes():
 def test_numbers_typed_into_template_code_are_caught():
     problems = lint_text("a\n\\BLOCK{for i in range(8)}x\\BLOCK{endfor}\n", "t.j2")
     assert [p.split(" in \"")[0] for p in problems] == ["t.j2:2: hard-coded number in template code '8'"]
+    # a speaker note's timing is the schedule, not physics; anything else in the same call is not
+    assert lint_text("\\BLOCK{call note(minutes=2, flex=true)}x\\BLOCK{endcall}\n", "t.j2") == []
+    problems = lint_text("\\BLOCK{call note(minutes=2, gpus=8)}x\\BLOCK{endcall}\n", "t.j2")
+    assert [p.split(" in \"")[0] for p in problems] == ["t.j2:1: hard-coded number in template code '8'"]
 
 
 @pytest.mark.parametrize("source, line, token", [

@@ -8,6 +8,7 @@ word (one to twenty, twice, half, a billion ...) that was typed by hand.
 
 What is not a number, and so passes without a word:
   * names with digits (NAMES below): H100, Llama-3 8B, FP16, ResNet-50, 2:4 sparsity, Part 3, 3D;
+  * a speaker note's timing in template code, ``note(minutes=2)`` (SCHEDULE below);
   * layout (LAYOUT below): lengths (``0.2cm``, ``0.48\\textwidth``), ``\\\\[4pt]``, overlay specs
     (``<2->``), colour mixes (``crimson!12``), and inside a tikzpicture its coordinates
     (``(\\x+1.2, 0.7)``) and numeric options (``scale=0.75``).  A count inside a drawing (how many GPUs
@@ -77,6 +78,9 @@ TIKZ_OPTION = re.compile(r"(?<=[\[,\s])(?!(?:label|pin|node contents)\s*=)[A-Za-
 NUMBER = re.compile(r"(?<![\w.])(?:[-\u2212](?=\d))?\d+(?:(?:\{,\}|,|\.)\d+)*(?:[eE][-+]?\d+)?"
                     r"(?:[kKMGTB](?![A-Za-z]))?")
 WORD = re.compile(r"\b(" + "|".join(NUMBER_WORDS) + r")\b", re.IGNORECASE)
+
+#: Template code: a speaker note's timing, note(minutes=2), is the presenter's schedule, not physics.
+SCHEDULE = re.compile(r"\bminutes\s*=\s*\d+(?:\.\d+)?")
 
 ALLOW = re.compile(r"(?:%|#|\\#\{)\s*lint:\s*allow\b(?P<rest>[^}\n]*)")
 ALLOW_FORM = '"% lint: allow 2006: year of a citation"'
@@ -183,6 +187,7 @@ def _template_findings(text: str) -> list[Finding]:
         findings += _numbers(line, raw, number)
     for number, expr in code:
         expr = re.sub(r"\"[^\"]*\"|'[^']*'", " ", expr)     # claim ids and other strings
+        expr = SCHEDULE.sub(" ", expr)                        # note(minutes=2): the talk's timing
         for m in re.finditer(r"(?<![\w.])\d+(?:\.\d+)?", expr):
             findings.append(Finding(number, m.group(0), raws[number - 1].strip(), "number in template code"))
     return findings
