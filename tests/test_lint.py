@@ -358,3 +358,17 @@ def test_count_refuses_a_claim_that_is_not_a_whole_number(tmp_path):
     (tmp_path / "x.json").write_text(json.dumps({"value": 2.5, "text": "2.5"}))
     with pytest.raises(RenderError, match=r"count\('x'\) needs a claim whose value is a whole number"):
         PartRenderer("p", tmp_path).count("x")
+
+
+def test_the_command_line_reports_errors_and_fails(tmp_path):
+    import subprocess
+    import sys
+
+    (tmp_path / "slides").mkdir()
+    (tmp_path / "slides" / "s.tex.j2").write_text("x\nMeta trained it on 16384 GPUs.\n")
+    proc = subprocess.run([sys.executable, "-m", "mlsysim_deck.lint", "slides"], cwd=tmp_path, capture_output=True,
+                          text=True, env={"PYTHONPATH": str(ROOT / "engine")})
+    assert proc.returncode == 1
+    assert proc.stdout.startswith("error: slides/s.tex.j2:2: hard-coded number '16384'")
+    clean = subprocess.run([sys.executable, "-m", "mlsysim_deck.lint"], cwd=ROOT, capture_output=True, text=True)
+    assert clean.returncode == 0, clean.stdout
