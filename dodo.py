@@ -78,7 +78,7 @@ def _claim_uses(part_dir: Path) -> list[str]:
         uses = analyse(environment([SLIDES, TEMPLATES]), part_dir / "slides.tex.j2")
     except RenderError:
         return []
-    return sorted({u.name for u in uses if u.helper == "claim"})
+    return sorted({u.name for u in uses if u.helper in ("claim", "count")})
 
 
 @B.reported
@@ -123,7 +123,8 @@ def task_figure():
         out = BUILD / "figures" / f"{script.stem}.pdf"
         yield {"name": script.stem,
                "actions": [(B.run_figure, [script, out, SPECS])],
-               "file_dep": [str(script), *sorted(str(p) for p in FIGURES.glob("_*.py"))] + ENGINE_SOURCES,
+               "file_dep": [str(script), *sorted(str(p) for p in FIGURES.glob("_*.py")), str(TOOLING / "lint.py")]
+               + ENGINE_SOURCES,
                "uptodate": _spec_uptodate(),
                "targets": [str(out)]}
 

@@ -18,7 +18,7 @@ def main(out_path):
         ax.semilogx(GPUS, [1e3 * f.ring_allreduce_time(MESSAGE, n, bw, lat) for n in GPUS], "-o", ms=3,
                     color=color, label=label, base=2)
     ax.set_xlabel("GPUs in the ring")
-    ax.set_ylabel("Ring AllReduce of 1 GB (ms)")
+    ax.set_ylabel(f"Ring AllReduce of {MESSAGE / 1e9:.0f} GB (ms)")
     ax.set_ylim(bottom=0)
     ax.legend(fontsize=8, frameon=False)
     save(fig, out_path)

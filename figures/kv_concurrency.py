@@ -28,7 +28,7 @@ def main(out_path):
     c.plot(CONTEXTS, [r.static_limit for r in runs], "s--", color=SEQUENCE[3], ms=3,
            label="static (whole window reserved)")
     c.set_xlabel("Context (tokens)")
-    c.set_ylabel(f"Concurrent requests on one {hw.name}")
+    c.set_ylabel(f"Concurrent requests on one {hw.name}")  # lint: allow one: a single GPU
     c.set_yscale("log")
     c.legend(fontsize=7, frameon=False)
     save(fig, out_path)

@@ -6,12 +6,14 @@ from mlsysim.registry import assumption, precision_bytes
 from _style import SEQUENCE, plt, save
 
 PRECISIONS = ["fp32", "fp16", "int8", "int4"]  # tables of specs/precisions.toml (their bits and names)
+BATCH = 1  # decode one request at a time, as the compression table does
 
 
 def main(out_path):
     llama, hw = mlsysim.Models.Language.Llama3_8B, mlsysim.Hardware.Cloud.H100
     comp = mlsysim.CompressionModel()
-    runs = [comp.solve(llama, hw, method="quantization", target_bitwidth=precision_bytes(p) * 8) for p in PRECISIONS]
+    runs = [comp.solve(llama, hw, method="quantization", target_bitwidth=precision_bytes(p) * 8,
+                       batch_size=BATCH) for p in PRECISIONS]
     labels = [spec.entry("precisions", p).si("name") for p in PRECISIONS]
     fig, (a, c) = plt.subplots(1, 2, figsize=(6.4, 2.8))
     a.bar(labels, [r.compressed_bytes / 1e9 for r in runs], color=SEQUENCE[:4])
@@ -19,7 +21,7 @@ def main(out_path):
     a.axhline(hw.si("memory_capacity") / 1e9, color="black", lw=0.8, ls=":")
     a.text(3.4, hw.si("memory_capacity") / 1e9, f"{hw.name} HBM", fontsize=7, ha="right", va="bottom")
     c.bar(labels, [r.compressed.latency_s * 1e3 for r in runs], color=SEQUENCE[:4])
-    c.set_ylabel("Decode step, batch 1 (ms)")
+    c.set_ylabel(f"Decode step, batch {BATCH} (ms)")
     context = int(assumption("serving", "context_tokens"))
     c.set_title(f"KV cache at {assumption('serving', 'precision').upper()}, {context} tokens", fontsize=8)
     for ax in (a, c):

@@ -29,7 +29,8 @@ def main(out_path):
                     xytext=(4, -10), fontsize=7)
     r = Engine.solve(resnet, h100, batch_size=256)
     ax.plot(r.arithmetic_intensity.magnitude, r.flops / r.latency_s / 1e12, "^", color="black", ms=6)
-    ax.annotate("ResNet-50, B=256 (H100)", (r.arithmetic_intensity.magnitude, r.flops / r.latency_s / 1e12),
+    ax.annotate(f"{resnet.name}, B={r.batch_size} ({h100.name})",
+                (r.arithmetic_intensity.magnitude, r.flops / r.latency_s / 1e12),
                 textcoords="offset points", xytext=(-120, 8), fontsize=8)
     ax.text(1.2, 0.4, "Llama-3 8B decode on H100\n(squares; attained FLOP/s)", fontsize=8)
     ax.set_xlabel("Arithmetic intensity (FLOP/B)")

@@ -19,9 +19,9 @@ def main(out_path):
     a.set_title("TTFT: prefill (compute-bound)", fontsize=9)
     a.set_ylabel("ms")
     b.bar(range(len(KEYS)), [r.itl_s * 1e3 for r in results], color=colors)
-    b.set_title("ITL: one decode step (memory-bound)", fontsize=9)
+    b.set_title("ITL: one decode step (memory-bound)", fontsize=9)  # lint: allow one: a single step
     for ax in (a, b):
         ax.set_xticks(range(len(KEYS)), names, rotation=30, ha="right", fontsize=8)
         ax.grid(axis="x", visible=False)
-    fig.suptitle(f"Llama-3 8B, one request, {context}-token prompt", fontsize=9)
+    fig.suptitle(f"Llama-3 8B, one request, {context}-token prompt", fontsize=9)  # lint: allow one: a single request
     save(fig, out_path)

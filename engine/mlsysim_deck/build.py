@@ -191,7 +191,12 @@ def run_figure(script: Path, out_pdf: Path, spec_dir: Path) -> dict:
     """Run figures/<name>.py's main(out_path) in this process, recording the spec values it reads."""
     from mlsysim.spec import reading
 
+    from .lint import lint_file, printed_claims
+
     script = Path(script)
+    problems = lint_file(script, printed_claims(Path(out_pdf).parent.parent / "claims"))
+    if problems:  # a number typed into a label: the hard-coded-number lint, as for templates
+        raise BuildError("\nerror: ".join(problems))
     if str(script.parent) not in sys.path:
         sys.path.insert(0, str(script.parent))  # the figure's shared helpers (figures/_style.py)
     namespace = runpy.run_path(str(script), run_name="figure")

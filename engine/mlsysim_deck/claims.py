@@ -93,8 +93,18 @@ def _latex_escape(text: str) -> str:
     return "".join(table.get(c, c) for c in text)
 
 
+WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve",
+         "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen", "twenty")
+
+
 def format_number(value: float, fmt: str) -> str:
-    """Python format, then a typographic minus; thousands separators stay as ','."""
+    """Python format, then a typographic minus; thousands separators stay as ','.  fmt "word" writes a
+    whole number up to twenty as a word ("five"), "Word" capitalised ("Five", for a title)."""
+    if fmt in ("word", "Word"):
+        if value != int(value) or not 0 <= value < len(WORDS):
+            raise ValueError(f"format {fmt!r} needs a whole number from 0 to {len(WORDS) - 1}, got {value}")
+        word = WORDS[int(value)]
+        return word.capitalize() if fmt == "Word" else word
     if fmt.endswith("d"):
         if value != int(value):
             raise ValueError(f"format {fmt!r} needs a whole number, got {value}")

@@ -89,7 +89,7 @@ def frame_at(titles: list[tuple[int, str]], line: int) -> str:
     return title
 
 
-HELPERS = ("claim", "listing", "equation")
+HELPERS = ("claim", "listing", "equation", "count")
 
 
 def analyse(env: jinja2.Environment, path: Path) -> list[Use]:
@@ -135,6 +135,17 @@ class PartRenderer:
         self.targets.append({"claim": claim_id, "target": target, "text": record["text"]})
         return Rendered(f"\\claim{{{target}}}{{{record['latex']}}}")
 
+    def count(self, claim_id: str) -> int:
+        """A whole-number claim's value, for a template loop: \\BLOCK{for g in range(count("dist.node_gpus"))}
+        draws as many GPUs as the claim says.  It is never printed (a raw number is refused)."""
+        path = self.claims_dir / f"{claim_id}.json"
+        if not path.exists():
+            raise RenderError(f"unknown claim {claim_id!r} (no claims.py declares it)")
+        value = json.loads(path.read_text(encoding="utf-8"))["value"]
+        if not isinstance(value, (int, float)) or value != int(value) or value < 0:
+            raise RenderError(f"count({claim_id!r}) needs a claim whose value is a whole number, got {value!r}")
+        return int(value)
+
     def listing(self, name: str) -> Rendered:
         base = f"{self.listings_rel}/{self.part}/{name}"
         return Rendered(f"\\mlslisting{{{base}.py}}{{{base}.out}}")
@@ -148,7 +159,7 @@ class PartRenderer:
         return Rendered(derivations.latex_of(name))
 
     def globals(self) -> dict:
-        return {"claim": self.claim, "listing": self.listing, "equation": self.equation}
+        return {"claim": self.claim, "listing": self.listing, "equation": self.equation, "count": self.count}
 
 
 def _template_line(err: BaseException) -> tuple[str, int] | None:
@@ -182,12 +193,12 @@ def render_template(env: jinja2.Environment, path: Path, context: dict) -> str:
 def render_part(part_dir: Path, slides_root: Path, templates_dir: Path, claims_dir: Path,
                 out_tex: Path, out_uses: Path) -> None:
     """Render slides/<part>/slides.tex.j2 into build/slides/<part>.tex, with its uses file."""
-    from .lint import lint_file
+    from .lint import lint_file, printed_claims
 
     template = part_dir / "slides.tex.j2"
-    problems = lint_file(template)
+    problems = lint_file(template, printed_claims(claims_dir))
     if problems:
-        raise RenderError("\n".join(problems))
+        raise RenderError("\nerror: ".join(problems))
     env = environment([slides_root, templates_dir])
     uses = analyse(env, template)
     renderer = PartRenderer(part_dir.name, claims_dir)

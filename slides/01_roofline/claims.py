@@ -14,6 +14,7 @@ llama = mlsysim.Models.Language.Llama3_8B
 resnet = mlsysim.Models.Vision.ResNet50
 
 RESNET_BATCH = 256  # the workload choices of this part's examples
+DECODE_BATCH = 1  # decode examples serve one request at a time
 SWEEP_BATCHES = (1, 32, 256)
 SHORT_CONTEXT = 512
 THREE = ("H100", "MI300X", "Gaudi3")
@@ -24,7 +25,7 @@ def context():
     return int(assumption("serving", "context_tokens"))
 
 
-def decode(hw=H100, batch=1, seq_len=None):
+def decode(hw=H100, batch=DECODE_BATCH, seq_len=None):
     return Engine.solve(llama, hw, batch_size=batch, seq_len=seq_len)
 
 
@@ -46,6 +47,8 @@ claims.number("context", context, fmt=",d")
 claims.text("precision", lambda: mlsysim.spec.entry("precisions", assumption("serving", "precision")).si("name"))
 
 # --- hardware facts ----------------------------------------------------------------------------
+claims.number("roofline.accelerators.count", lambda: len(ALL), fmt="Word")  # "Five Accelerators"
+claims.number("three.count", lambda: len(THREE), fmt="Word")  # "Three flagship accelerators"
 for key in ALL:
     hw = getattr(Cloud, key)
     claims.quantity(f"hw.{key}.peak", lambda hw=hw: hw.peak_flops, unit="TFLOP/s", fmt=",.0f")
@@ -55,6 +58,7 @@ for key in ALL:
 
 # --- Wall 1: compute (ResNet-50, batch 256) ---------------------------------------------------
 claims.number("resnet.batch", lambda: RESNET_BATCH, fmt="d")
+claims.number("decode.batch", lambda: DECODE_BATCH, fmt="d")
 claims.quantity("resnet.flops_per_image", lambda: resnet.flops_per_sample, unit="GFLOP", fmt=".2f")
 claims.quantity("resnet.batch_flops", lambda: Q(forward().flops, "FLOP"), unit="TFLOP", fmt=".2f")
 claims.quantity("resnet.compute_time", lambda: forward().compute_time, unit="ms", fmt=".2f")
