@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from mlsysim.spec import reading
+from mlsysim.spec import SpecError, reading
 
 def _is_derived(filename: str, cache: dict = {}) -> bool:  # noqa: B006 - a deliberate memo
     hit = cache.get(filename)
@@ -115,7 +115,7 @@ class Claim:
         try:
             with reading() as keys, formulas_called() as called:
                 result = self.compute()
-        except ClaimError:
+        except (ClaimError, SpecError):  # a spec error names the spec file's line, not the claim's
             raise
         except Exception as err:  # noqa: BLE001 - reported with the claim's place
             raise ClaimError(f"{self.declared_at}: claim {self.id!r} failed: {type(err).__name__}: {err}") \
@@ -242,7 +242,7 @@ def load_claims(path: Path) -> Claims:
     sys.modules[name] = module
     try:
         spec.loader.exec_module(module)
-    except ClaimError:
+    except (ClaimError, SpecError):
         raise
     except Exception as err:  # noqa: BLE001
         tb = err.__traceback__
