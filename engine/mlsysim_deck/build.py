@@ -190,20 +190,16 @@ class ClaimsUnchanged:
         changed = {k for k in set(before) | set(self.current_specs) if before.get(k) != self.current_specs.get(k)}
         if not changed:
             return []
-        found = []
+        readers = []
         for cid in self.ids:
             path = self.claims_dir / f"{cid}.json"
-            if not path.exists():
-                continue
-            read = sorted(set(json.loads(path.read_text(encoding="utf-8")).get("inputs", [])) & changed)
-            if read:
-                found.append(f"claim {cid} reads {', '.join(read)}, which changed: it reruns if the claim's "
-                             f"text moves")
-        if found:
-            found.insert(0, "spec values changed since the claims were evaluated: "
-                         + "; ".join(moved_keys({k: before.get(k) for k in changed},
-                                                {k: self.current_specs.get(k) for k in changed})))
-        return found
+            if path.exists() and set(json.loads(path.read_text(encoding="utf-8")).get("inputs", [])) & changed:
+                readers.append(cid)
+        if not readers:
+            return []
+        moved = moved_keys({k: before.get(k) for k in changed}, {k: self.current_specs.get(k) for k in changed})
+        return [f"spec values changed since the claims were evaluated ({'; '.join(moved)}), and {len(readers)} "
+                f"claim(s) this part prints read them ({', '.join(readers)}): it reruns if their text moves"]
 
     def __repr__(self) -> str:
         return "; ".join(self.reasons) if self.reasons else "the claims it prints are unchanged"
