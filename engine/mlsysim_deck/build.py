@@ -226,8 +226,12 @@ def claims_files(slides_root: Path) -> list[Path]:
     return sorted(Path(slides_root).glob("*/claims.py"))
 
 
-def collect_claims(slides_root: Path) -> dict:
-    """Evaluate every part's claims (nothing is written): claim id -> record."""
+def collect_claims(slides_root: Path, failed: list | None = None) -> dict:
+    """Evaluate every part's claims (nothing is written): claim id -> record.
+
+    The first claim that fails raises ClaimError; with a `failed` list, every failing claim is
+    appended to it instead ({"id", "part", "kind", "error"}) and the others are still evaluated
+    (impact analysis reports every statement a change would make false)."""
     from .claims import ClaimError, load_claims
 
     records, owner = {}, {}
@@ -237,7 +241,13 @@ def collect_claims(slides_root: Path) -> dict:
             if claim_id in owner:
                 raise ClaimError(f"{claim.declared_at}: claim {claim_id!r} is also declared in {owner[claim_id]}")
             owner[claim_id] = path
-            claim.evaluate()
+            try:
+                claim.evaluate()
+            except ClaimError as err:
+                if failed is None:
+                    raise
+                failed.append({"id": claim_id, "part": path.parent.name, "kind": claim.kind, "error": str(err)})
+                continue
             records[claim_id] = claim.record() | {"part": path.parent.name}
     return records
 
@@ -288,8 +298,14 @@ def what_changed(specs_before: dict | None, specs_now: dict, before: dict, recor
             out.append(f"spec values changed since the last build ({len(moved)}):")
             out += [f"  {m}" for m in moved]
     if before:
-        moved = [f"  {cid}: {before[cid]['text']} -> {records[cid]['text']}" for cid in sorted(records)
-                 if cid in before and before[cid]["text"] != records[cid]["text"]]
+        from .impact import sense_flip
+
+        moved = []
+        for cid in sorted(records):
+            if cid in before and before[cid]["text"] != records[cid]["text"]:
+                flip = sense_flip(before[cid], records[cid])
+                moved.append(f"  {cid}: {before[cid]['text']} -> {records[cid]['text']}"
+                             + (f"   <- its sense flips: {flip}" if flip else ""))
         added = sorted(set(records) - set(before))
         if moved:
             out.append(f"claims that moved ({len(moved)}):")
