@@ -531,7 +531,6 @@ def latex_failure(log_text: str, build_dir: Path, log: Path) -> str | None:
                 number = _line_using(tex, number, name)
                 where = f"{shown_path(tex)}:{number}"
                 hint = _undefined_macro_hint(name, build_dir)
-                message = message.rstrip(".")
         origin = template_origin(tex, number)
         head = f"{origin}: {message}{hint} (LaTeX, in {where})" if origin else f"{where}: {message}{hint} (LaTeX)"
         return head + tail
@@ -667,7 +666,7 @@ def _undefined_name(context: list[str]) -> str | None:
 
 
 def _line_using(tex: Path, number: int, name: str) -> int:
-    """The line at or above `number`, in the same frame, that uses \name (Beamer reads a whole frame
+    r"""The line at or above `number`, in the same frame, that uses \name (Beamer reads a whole frame
     before running it, so TeX reports its errors on the frame's \end{frame} line)."""
     import re
 
@@ -689,11 +688,11 @@ def _undefined_macro_hint(name: str, build_dir: Path) -> str:
 
     known = known_macros(build_dir)
     if name in known:
-        return f": \\{name} is used elsewhere in the deck; is the package that defines it loaded here?"
+        return f" \\{name} is used elsewhere in the deck; is the package that defines it loaded here?"
     close = difflib.get_close_matches(name, sorted(known), n=2, cutoff=0.75)
     spelled = " or ".join("\\" + c for c in close)
     hint = f"did you mean {spelled}?" if close else "check its spelling, or define it in templates/preamble.tex"
-    return f": \\{name} is not a LaTeX command: {hint}"
+    return f" \\{name} is not a LaTeX command: {hint}"
 
 
 @reported
