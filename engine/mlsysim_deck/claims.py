@@ -143,7 +143,11 @@ class Claim:
             else:
                 if hasattr(result, "to"):
                     result = result.to("").magnitude
-                magnitude = float(result)
+                try:
+                    magnitude = float(result)
+                except (TypeError, ValueError):
+                    raise ClaimError(f"{self.declared_at}: claim {self.id!r} should be a number, got "
+                                     f"{result!r}") from None
             if not math.isfinite(magnitude):
                 raise ClaimError(f"{self.declared_at}: claim {self.id!r} is not a finite number: {magnitude}")
             self.value = magnitude

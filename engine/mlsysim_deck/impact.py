@@ -163,10 +163,14 @@ def _finish_claims(proc: subprocess.Popen, label: str) -> tuple[dict, list[dict]
 # --- claims whose sense flips ------------------------------------------------------------------
 
 
-def _is_ratio(record: dict) -> bool:
-    """A number read as "x times": a speedup, a ratio, a factor (its text ends in ×)."""
-    return record.get("kind") == "number" and (str(record.get("text", "")).endswith("\u00d7")
-                                                 or re.search(r"speedup|ratio|factor", record["id"]) is not None)
+def _is_ratio(old: dict, new: dict) -> bool:
+    """A number read against 1: a speedup or factor ("1.10×"), a ratio, a fraction of a budget.
+    Counts (whole numbers before and after) are not: 2 requests -> 0 is a change, not a flip."""
+    if new.get("kind") != "number":
+        return False
+    if str(new.get("text", "")).endswith("\u00d7") or re.search(r"speedup|ratio|factor", new["id"]):
+        return True
+    return not (float(old["value"]).is_integer() and float(new["value"]).is_integer())
 
 
 def sense_flip(old: dict, new: dict) -> str | None:
@@ -180,10 +184,11 @@ def sense_flip(old: dict, new: dict) -> str | None:
         return None
     if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (a, b)):
         return None
-    if _is_ratio(new) and (a - 1) * (b - 1) < 0:
+    if _is_ratio(old, new) and (a - 1) * (b - 1) < 0:
         more, less = ("above", "below") if a > 1 else ("below", "above")
         return (f"the ratio crosses 1 ({old.get('text')} \u2192 {new.get('text')}): it was {more} 1 and is now "
-                f"{less}, so the slide's \u201cfaster\u201d/\u201cmore\u201d reads the other way round")
+                f"{less}, so \u201cfaster\u201d, \u201cmore\u201d or \u201clonger\u201d around it now reads the "
+                f"other way round")
     if a * b < 0:
         return f"the sign changes ({old.get('text')} \u2192 {new.get('text')})"
     return None
@@ -290,7 +295,7 @@ class Impact:
                 lines.append("")
             lines.append(f"Claims that change ({len(self.changed)} of the {len(self.claims_reading)} that read it):")
             lines += [f"  {c.describe()}" for c in self.changed] or ["  (none)"]
-            same = sorted(set(self.claims_reading) - {c.id for c in self.changed})
+            same = sorted(set(self.claims_reading) - {c.id for c in self.changed} - {f["id"] for f in self.false_now})
             if same:
                 lines.append(f"Claims that read it but print the same ({len(same)}): {', '.join(same)}")
         lines.append("")
@@ -341,8 +346,10 @@ def analyse(root: Path, key_text: str, value: str | None = None) -> Impact:
                 raise ImpactError(f"the new value is not usable: {err}".replace(str(new_specs), str(spec_dir)))
             new_proc = _start_claims(root, new_specs)
         old_proc = _start_claims(root, spec_dir)
-        old, _ = _finish_claims(old_proc, "on the current specs")
+        old, failing_now = _finish_claims(old_proc, "on the current specs")
         new, false_now = _finish_claims(new_proc, f"with {key} = {value}") if value is not None else (None, [])
+        already = {f["id"] for f in failing_now}  # false before the change too: not this change's doing
+        false_now = [f for f in false_now if f["id"] not in already]
 
         places = _places(root, build)
         pages = claim_pages(build / "deck.pdf")
