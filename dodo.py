@@ -69,7 +69,7 @@ def task_claims():
     return {"actions": [(B.evaluate_claims, [SLIDES, CLAIMS_DIR])],
             "file_dep": SPEC_FILES + ENGINE_SOURCES + [str(p) for p in B.claims_files(SLIDES)]
             + [str(TOOLING / "claims.py")],
-            "targets": [str(CLAIMS_DIR / "index.json")],
+            "targets": [str(CLAIMS_DIR / "index.json"), str(CLAIMS_DIR / "records.sha256")],
             "verbosity": 2}
 
 
@@ -165,7 +165,7 @@ def task_claims_json():
     parts = B.parts(SLIDES)
     uses = [str(BUILD / "slides" / f"{p['dir']}.uses.json") for p in parts]
     return {"actions": [(B.write_claims_json, [CLAIMS_DIR, BUILD / "slides", BUILD / "claims.json"])],
-            "file_dep": [str(CLAIMS_DIR / "index.json")] + uses,
+            "file_dep": [str(CLAIMS_DIR / "index.json"), str(CLAIMS_DIR / "records.sha256")] + uses,
             "targets": [str(BUILD / "claims.json")]}
 
 

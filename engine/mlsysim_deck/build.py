@@ -280,6 +280,11 @@ def evaluate_claims(slides_root: Path, claims_dir: Path) -> dict:
         if stale.stem not in records and stale.name != "index.json":
             stale.unlink()
     write_text_atomic(claims_dir / "index.json", json.dumps(sorted(records), indent=0) + "\n")
+    import hashlib  # one small file that changes whenever any claim's record does (claims.json depends on it)
+
+    digest = hashlib.sha256("".join((claims_dir / f"{cid}.json").read_text(encoding="utf-8")
+                                    for cid in sorted(records)).encode()).hexdigest()
+    write_text_atomic(claims_dir / "records.sha256", digest + "\n")
     write_text_atomic(snapshot, json.dumps(specs_now, indent=0, sort_keys=True) + "\n")
     report = what_changed(specs_before, specs_now, before, records, Path(slides_root) / "claims.lock.json")
     if report:
