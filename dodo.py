@@ -31,7 +31,7 @@ DOIT_CONFIG = {"default_tasks": ["claims", "slides", "listing", "figure", "deck_
                                  "claims_json", "ledger"],
                "backend": "sqlite3", "dep_file": str(BUILD / ".doit.db"), "verbosity": 1}
 BUILD.mkdir(exist_ok=True)
-B.FINAL_OUTPUTS[:] = [BUILD / "deck.pdf", BUILD / "ledger.html"]  # a failed build removes them
+B.FINAL_OUTPUTS[:] = [BUILD / "deck.pdf", BUILD / "ledger.html", BUILD / "ledger"]  # a failed build removes them
 
 # The engine's physics: any change to it may move any number, so claims, figures and listings
 # depend on all of it.  The deck tooling (engine/mlsysim_deck, a package of its own) only affects rendering.

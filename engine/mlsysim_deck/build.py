@@ -41,6 +41,9 @@ def remove_final_outputs() -> list[str]:
         if path.is_file():
             path.unlink()
             removed.append(shown_path(path))
+        elif path.is_dir():
+            shutil.rmtree(path)
+            removed.append(shown_path(path) + "/")
     return removed
 
 
