@@ -151,6 +151,16 @@ def test_a_misspelt_unit(deck):
     assert "[mass]" not in error
 
 
+def test_every_statement_a_spec_edit_makes_false_is_named(deck):
+    with spec_edit(deck, "A100", "memory_bandwidth", '{ value = 0.5, unit = "TB/s", source = "what-if" }'):
+        error, stderr = failed(deck)
+    # A100 ridge 312 / 0.5 = 624 FLOP/B > H100's 295: the A100 no longer crosses over "earlier";
+    # A100 -> B200 bandwidth grows 8 / 0.5 = 16x > FLOP/s 2250 / 312 = 7.2x
+    assert re.search(r"slides/01_roofline/claims\.py:\d+: claim 'crossover\.A100_earlier'", stderr)
+    assert re.search(r"also: slides/01_roofline/claims\.py:\d+: claim 'gen\.flops_outgrow_bw': the slide says "
+                     r"\"FLOP/s grew faster than bandwidth\", but the engine finds this false", stderr)
+
+
 # --- figures ----------------------------------------------------------------------------------
 
 

@@ -156,12 +156,13 @@ class Spec:
 
     def __init__(self, file: str, table: str, values: dict, units: dict, display: dict, sources: dict):
         self.file, self.table = file, table
+        self._stem = Path(file).stem  # key() runs on every read: keep it cheap
         self._values, self._units, self._display = values, units, display
         self._sources = sources
         self._cache: dict = {}
 
     def key(self, field: str) -> str:
-        return f"{Path(self.file).stem}.{self.table}.{field}"
+        return f"{self._stem}.{self.table}.{field}"
 
     def si(self, field: str):
         """The value in its canonical unit (a float), or the text; the read is recorded."""

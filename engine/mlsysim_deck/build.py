@@ -266,7 +266,13 @@ def evaluate_claims(slides_root: Path, claims_dir: Path) -> dict:
     moved (old -> new), and whether the claims now differ from the lock (and how to accept)."""
     from mlsysim.spec import spec_dir
 
-    records = collect_claims(slides_root)
+    from .claims import ClaimError
+
+    failed: list[dict] = []
+    records = collect_claims(slides_root, failed)
+    if failed:  # every claim that fails, not only the first: one message, one line each
+        more = "".join(f"\n  also: {f['error']}" for f in failed[1:])
+        raise ClaimError(failed[0]["error"] + more)
     claims_dir = Path(claims_dir)
     claims_dir.mkdir(parents=True, exist_ok=True)
     before = {}
