@@ -630,10 +630,8 @@ def _runaway(tex: Path, number: int, message: str, build_dir: Path) -> str | Non
             frame_origin = template_origin(target, frame) or f"{shown_path(target)}:{frame}"
             same_file = frame_origin.rsplit(":", 1)[0] == origin.rsplit(":", 1)[0]
             inside = f" in the frame that starts at {'line ' + frame_origin.rsplit(':', 1)[1] if same_file else frame_origin}"
-        return (f"{origin}: a `{{` is not closed{inside}: `{snippet}` needs its `}}` "
-                f"(LaTeX read on to the end of the file looking for it)"
-                if message.startswith("File ended") else
-                f"{origin}: a `{{` is not closed{inside}: `{snippet}` needs its `}}`")
+        ending = "; LaTeX read on to the end of the file looking for it" if message.startswith("File ended") else ""
+        return f"{origin}: a `{{` is not closed{inside}: `{snippet}` needs its `}}`{ending}"
     if stray:
         line, col = stray[0]
         origin = template_origin(target, line) or f"{shown_path(target)}:{line}"
