@@ -31,6 +31,7 @@ DOIT_CONFIG = {"default_tasks": ["claims", "slides", "listing", "figure", "deck_
                                  "claims_json", "ledger"],
                "backend": "sqlite3", "dep_file": str(BUILD / ".doit.db"), "verbosity": 1}
 BUILD.mkdir(exist_ok=True)
+B.FINAL_OUTPUTS[:] = [BUILD / "deck.pdf", BUILD / "ledger.html", BUILD / "ledger"]  # a failed build removes them
 
 # The engine's physics: any change to it may move any number, so claims, figures and listings
 # depend on all of it.  The deck tooling (engine/mlsysim_deck, a package of its own) only affects rendering.
@@ -42,7 +43,7 @@ RENDER_SOURCES = [str(TOOLING / n) for n in ("render.py", "lint.py", "claims.py"
 
 
 def _spec_uptodate():
-    return [(B.spec_inputs_unchanged, [CURRENT_SPECS], {})]
+    return [B.SpecInputsUnchanged(CURRENT_SPECS)]  # `doit info` prints the spec keys that moved
 
 
 def _derive():
@@ -66,7 +67,7 @@ def task_claims():
     return {"actions": [(B.evaluate_claims, [SLIDES, CLAIMS_DIR])],
             "file_dep": SPEC_FILES + ENGINE_SOURCES + [str(p) for p in B.claims_files(SLIDES)]
             + [str(TOOLING / "claims.py")],
-            "targets": [str(CLAIMS_DIR / "index.json")],
+            "targets": [str(CLAIMS_DIR / "index.json"), str(CLAIMS_DIR / "records.sha256")],
             "verbosity": 2}
 
 
@@ -82,25 +83,30 @@ def _claim_uses(part_dir: Path) -> list[str]:
 
 
 @B.reported
-def _render_part(part_dir, out_tex, out_uses):
+def _render_part(part_dir, out_tex, out_uses, claim_ids):
     from mlsysim_deck.render import render_part
 
     render_part(Path(part_dir), SLIDES, TEMPLATES, CLAIMS_DIR, Path(out_tex), Path(out_uses))
+    return {"claims": B.printed_claims(claim_ids, CLAIMS_DIR)}  # what B.ClaimsUnchanged compares next time
 
 
 def task_slides():
-    """Render each part's template into build/slides/<part>.tex."""
+    """Render each part's template into build/slides/<part>.tex (and its line map, <part>.tex.map).
+
+    A part reruns when the text of a claim it prints moves (B.ClaimsUnchanged, checked after the
+    claims task ran); an unknown claim id renders, so the error names the template line."""
     for part in B.parts(SLIDES):
         part_dir = SLIDES / part["dir"]
-        used = [str(CLAIMS_DIR / f"{c}.json") for c in _claim_uses(part_dir)]
+        used = _claim_uses(part_dir)
         macros = sorted(str(p) for p in TEMPLATES.glob("*.j2") if p.name != "deck.tex.j2")
         out_tex, out_uses = BUILD / "slides" / f"{part['dir']}.tex", BUILD / "slides" / f"{part['dir']}.uses.json"
         yield {"name": part["dir"],
-               "actions": [(_render_part, [str(part_dir), str(out_tex), str(out_uses)])],
+               "actions": [(_render_part, [str(part_dir), str(out_tex), str(out_uses), used])],
                "file_dep": [str(part_dir / "slides.tex.j2"), str(part_dir / "part.toml")] + DERIVATIONS
-               + used + macros + RENDER_SOURCES,
+               + macros + RENDER_SOURCES,
+               "uptodate": [B.ClaimsUnchanged(used, CLAIMS_DIR, CURRENT_SPECS)],
                "task_dep": ["claims"],
-               "targets": [str(out_tex), str(out_uses)]}
+               "targets": [str(out_tex), str(out_uses), str(out_tex) + ".map"]}
 
 
 def task_listing():
@@ -134,7 +140,7 @@ def task_deck_tex():
     return {"actions": [(B.render_deck, [SLIDES, TEMPLATES, BUILD / "deck.tex"])],
             "file_dep": [str(TEMPLATES / "deck.tex.j2")] + [str(p) for p in SLIDES.glob("*/part.toml")]
             + RENDER_SOURCES,
-            "targets": [str(BUILD / "deck.tex")]}
+            "targets": [str(BUILD / "deck.tex"), str(BUILD / "deck.tex.map")]}
 
 
 def task_pdf():
@@ -158,7 +164,7 @@ def task_claims_json():
     parts = B.parts(SLIDES)
     uses = [str(BUILD / "slides" / f"{p['dir']}.uses.json") for p in parts]
     return {"actions": [(B.write_claims_json, [CLAIMS_DIR, BUILD / "slides", BUILD / "claims.json"])],
-            "file_dep": [str(CLAIMS_DIR / "index.json")] + uses,
+            "file_dep": [str(CLAIMS_DIR / "index.json"), str(CLAIMS_DIR / "records.sha256")] + uses,
             "targets": [str(BUILD / "claims.json")]}
 
 

@@ -1,4 +1,5 @@
-"""The claims ledger: build/ledger.html accounts for every claim (value, formula, inputs, slides, pages)."""
+"""The claims ledger: build/ledger.html indexes every claim; build/ledger/<id>.html accounts for one
+(value, the computation with its values, inputs and sources, slides, pages)."""
 import json
 import xml.etree.ElementTree as ET
 
@@ -26,27 +27,44 @@ def page(built):
     return ET.parse(BUILD / "ledger.html").getroot()  # well-formed (XHTML), so any browser opens it
 
 
-def _claim(page, cid):
-    for div in page.iter(f"{{{NS['h']}}}div"):
-        if div.get("id") == cid:
-            return div
-    raise AssertionError(f"no entry for {cid}")
+def claim_page(cid):
+    return ET.parse(BUILD / "ledger" / f"{cid}.html").getroot()
 
 
-def test_every_claim_has_an_entry(built, page):
-    ids = {d.get("id") for d in page.iter(f"{{{NS['h']}}}div") if d.get("class") == "claim"}
-    assert ids == {r["id"] for r in built}
+def _text(node):
+    return "".join(node.itertext())
 
 
-def test_ridge_point_shows_its_formula_inputs_sources_and_page(page):
+def test_every_claim_has_a_row_and_a_page_of_its_own(built, page):
+    rows = {r.get("id"): r for r in page.iter(f"{{{NS['h']}}}tr") if r.get("class") == "claim"}
+    assert set(rows) == {r["id"] for r in built}
+    # the row (ledger.html#ridge.H100) links to the claim's page, which exists and is small
+    links = [a.get("href") for a in rows["ridge.H100"].iter(f"{{{NS['h']}}}a")]
+    assert "ledger/ridge.H100.html" in links
+    pages = sorted((BUILD / "ledger").glob("*.html"))
+    assert {p.stem for p in pages} == {r["id"] for r in built}
+    assert max(p.stat().st_size for p in pages) < 100_000  # one claim never needs the whole ledger
+    assert (BUILD / "ledger.html").stat().st_size < 300_000
+
+
+def test_ridge_point_shows_its_formula_values_inputs_sources_and_page():
     from mlsysim_deck.pages import claim_pages
 
-    entry = _claim(page, "ridge.H100")
-    text = "".join(entry.itertext())
+    entry = claim_page("ridge.H100")
+    text = _text(entry)
     assert "295 FLOP/B" in text  # 989.4e12 / 3.35e12 = 295.34
-    # the formula, from sympy: AI_ridge = Peak / BW, as MathML
-    frac = entry.find(".//m:mfrac", NS)
+    # the formula, from sympy: AI_ridge = Peak / BW, as MathML ...
+    maths = list(entry.iter(f"{{{NS['m']}}}math"))
+    frac = maths[0].find(".//m:mfrac", NS)
     assert [mi.text for mi in frac.iter(f"{{{NS['m']}}}mi")] == ["Peak", "BW"]
+    # ... beside it the same formula with the values put in, and its result (4 digits)
+    substituted = "".join(maths[1].itertext())
+    assert "9.894\u00b710" in substituted and "3.35\u00b710" in substituted and substituted.endswith("295.3")
+    # the formula's label sits in the same table row as the formula
+    row = next(r for r in entry.iter(f"{{{NS['h']}}}tr") if r.get("class") == "final")
+    assert "ridge_point" in _text(row) and row.find(".//m:mfrac", NS) is not None
+    # the claim's own code
+    assert 'claims.quantity(f"ridge.{key}", lambda hw=hw: Engine.ridge_point(hw)' in text
     # the spec values read, with their sources and file:line
     assert "hardware.H100.memory_bandwidth" in text and "3.35 TB/s" in text
     assert "GPU memory bandwidth 3.35 TB/s" in text  # the datasheet source in hardware.toml
@@ -54,11 +72,19 @@ def test_ridge_point_shows_its_formula_inputs_sources_and_page(page):
     # the page link agrees with the PDF's named destination for this use of the claim
     page_no = claim_pages(BUILD / "deck.pdf")["01_roofline:ridge.H100:1"]
     links = [a.get("href") for a in entry.iter(f"{{{NS['h']}}}a")]
-    assert f"deck.pdf#page={page_no}" in links
+    assert f"../deck.pdf#page={page_no}" in links
 
 
-def test_a_workload_choice_says_it_has_no_formula_and_no_input(page):
-    text = "".join(_claim(page, "resnet.batch").itertext())
+def test_a_computed_claim_shows_its_intermediate_values():
+    text = _text(claim_page("llama.memory_time"))
+    # Llama-3 8B: parameters from the architecture, then the bytes of a decode step, then the time
+    for step in ("parameter_count", "matmul_parameters", "decode_bytes", "memory_time"):
+        assert step in text
+    assert "(the claim\u2019s value)" in text  # memory_time's result is the claim (in s, shown in ms)
+
+
+def test_a_workload_choice_says_it_has_no_formula_and_no_input():
+    text = _text(claim_page("resnet.batch"))
     assert "no derived formula" in text and "reads no spec value" in text
 
 
@@ -68,9 +94,15 @@ def test_self_contained_and_deterministic(built, tmp_path):
     out = tmp_path / "ledger.html"
     write_ledger(BUILD / "claims.json", BUILD / "deck.pdf", SPECS, out)
     assert out.read_bytes() == (BUILD / "ledger.html").read_bytes()
-    html = out.read_text(encoding="utf-8")
-    for outside in ("src=\"http", "href=\"http", "<link", "@import", "url("):
-        assert outside not in html
+    written = sorted(p.name for p in (tmp_path / "ledger").glob("*.html"))
+    assert written == sorted(p.name for p in (BUILD / "ledger").glob("*.html"))
+    for name in written:
+        assert (tmp_path / "ledger" / name).read_bytes() == (BUILD / "ledger" / name).read_bytes(), name
+    for path in [out, *(tmp_path / "ledger").glob("*.html")]:
+        html = path.read_text(encoding="utf-8")
+        for outside in ("src=\"http", "href=\"http", "<link", "@import", "url("):
+            assert outside not in html, path.name
+        ET.fromstring(html.split("\n", 1)[1])  # every page is well-formed XHTML
 
 
 def test_symbol_names_follow_the_slides():

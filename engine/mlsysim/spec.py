@@ -281,17 +281,18 @@ def load_file(path: Path) -> dict[str, Spec]:
     import pint
 
     text = path.read_text(encoding="utf-8")
+    shown = shown_path(path)
     lines = _line_numbers(text)
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
-        raise SpecError(f"{path}: not valid TOML: {err}") from None
+        raise SpecError(f"{shown}: not valid TOML: {err}") from None
     kind_file = path.stem
     reg = ureg()
     entries: dict[str, Spec] = {}
     for table, body in data.items():
         def where(key, table=table):
-            return f"{path}:{lines.get((table, key), lines.get((table, None), 1))}"
+            return f"{shown}:{lines.get((table, key), lines.get((table, None), 1))}"
 
         if not isinstance(body, dict):
             raise SpecError(f"{where(table)}: {table} must be a table ([{table}])")
@@ -334,12 +335,14 @@ def load_file(path: Path) -> dict[str, Spec]:
                 given = reg.Quantity(value, unit)
                 canonical = given.to(expect.unit).magnitude
             except pint.errors.DimensionalityError:
-                want = reg.Quantity(1, expect.unit).dimensionality if expect.unit else "dimensionless"
-                raise SpecError(f"{where(field)}: [{table}] {field} = {value} {unit}: expected a value in "
-                                f"{expect.unit or 'dimensionless units'} ({want}), got "
-                                f"{given.dimensionality if unit else 'a plain number'}") from None
-            except (pint.errors.UndefinedUnitError, AttributeError, TypeError, ValueError) as err:
-                raise SpecError(f"{where(field)}: [{table}] {field}: unknown unit {unit!r} ({err})") from None
+                raise SpecError(f"{where(field)}: [{table}] {field} = {f'{value} {unit}'.strip()}: expected a value in "
+                                f"{expect.unit or 'dimensionless units'}: "
+                                f"{wrong_unit(reg, value, unit, expect.unit, text)}") from None
+            except (pint.errors.UndefinedUnitError, AttributeError, TypeError, ValueError):
+                what, needs = UNIT_WORDS.get(expect.unit, ("it", f"a unit convertible to {expect.unit}"))
+                raise SpecError(f"{where(field)}: [{table}] {field}: unknown unit {unit!r}"
+                                f"{suggest_unit(unit, expect.unit, text, reg=reg) or f'; {what} needs {needs}'}"
+                                ) from None
             values[field] = int(canonical) if expect.integer else float(canonical)
             units[field], display[field] = expect.unit, unit
             sources[field] = raw["source"]
@@ -351,6 +354,110 @@ def load_file(path: Path) -> dict[str, Spec]:
     return entries
 
 
+# --- saying what a unit is, in words ---------------------------------------------------------
+
+def shown_path(path: Path) -> str:
+    """`path` relative to the working directory when it lies below it (messages read shorter)."""
+    try:
+        return Path(path).resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return str(path)
+
+
+#: What each expected unit is called, and how one is usually written.
+UNIT_WORDS: dict[str, tuple[str, str]] = {
+    "B/s": ("a bandwidth", "a rate such as TB/s or GB/s"),
+    "B": ("a size", "a size such as GB"),
+    "FLOP/s": ("a FLOP rate", "a rate such as TFLOP/s"),
+    "FLOP": ("an amount of compute", "a FLOP count such as GFLOP"),
+    "s": ("a time", "a time such as us, ms or h"),
+    "h": ("a time", "a time such as h"),
+    "W": ("a power", "a power such as W"),
+    "USD/h": ("a price", "a price per hour such as USD/h"),
+    "token": ("a number of tokens", "a count such as token or Ttoken"),
+    "request": ("a number of requests", "a count such as request"),
+    "": ("a plain number", "no unit (or unit = \"\")"),
+}
+
+
+def unit_kind(reg, unit: str) -> str:
+    """What a unit measures, in words: "a size", "a rate", "a time", "a FLOP rate"..."""
+    q = reg.Quantity(1, unit)
+    dims = dict(q.dimensionality)
+    names = " ".join(str(u) for u in q.units._units) if hasattr(q.units, "_units") else str(q.units)
+    data = "byte" in names or "bit" in names
+    if dims == {}:
+        if data:
+            return "a size"
+        if "token" in names or "request" in names or "sample" in names:
+            return "a count"
+        return "a plain number"
+    table = {
+        (("[time]", -1),): "a rate" if data else "a frequency",
+        (("[time]", 1),): "a time",
+        (("[computation]", 1),): "an amount of compute (FLOP)",
+        (("[computation]", 1), ("[time]", -1)): "a FLOP rate",
+        (("[length]", 2), ("[mass]", 1), ("[time]", -3)): "a power",
+        (("[length]", 2), ("[mass]", 1), ("[time]", -2)): "an energy",
+        (("[currency]", 1),): "an amount of money",
+        (("[currency]", 1), ("[time]", -1)): "a price per time",
+        (("[length]", 1),): "a length",
+    }
+    found = table.get(tuple(sorted(dims.items())))
+    return found or f"a quantity of dimension {q.dimensionality}"
+
+
+def wrong_unit(reg, value, unit: str, expected: str, file_text: str = "") -> str:
+    """Why `value unit` cannot be what the field expects, in words, and what it needs instead."""
+    what, needs = UNIT_WORDS.get(expected, (f"a value in {expected}", f"a unit convertible to {expected}"))
+    if not unit:
+        return f"{value} is a plain number; {what} needs a unit: {needs}"
+    kind = unit_kind(reg, unit)
+    typo = suggest_unit(unit, expected, file_text, prefix="", reg=reg)
+    if typo and (kind.startswith("a quantity of dimension") or typo_by_case(unit, expected, file_text)):
+        return f"{typo} (as written, {unit!r} is not {what}: {what} needs {needs})"
+    return f"{value} {unit} is {kind}; {what} needs {needs}"
+
+
+def _converts(reg, unit: str, expected: str) -> bool:
+    try:
+        reg.Quantity(1, unit).to(expected)
+        return True
+    except Exception:  # noqa: BLE001 - any failure means "not this kind"
+        return False
+
+
+def typo_by_case(unit: str, expected: str, file_text: str = "") -> bool:
+    return any(u.lower() == unit.lower() for u in _usual_units(expected, file_text) if u != unit)
+
+
+_PREFIXES = ("", "k", "K", "M", "G", "T", "P", "m", "u", "n")
+
+
+def _usual_units(expected: str, file_text: str = "") -> set[str]:
+    """How units of this kind are usually written: prefixed forms, and those the file already uses."""
+    import re
+
+    usual = {p + expected for p in _PREFIXES} if expected else set()
+    if expected == "s":
+        usual |= {"ms", "us", "ns", "min", "h", "day"}
+    return usual | set(re.findall(r'unit\s*=\s*"([^"]+)"', file_text))
+
+
+def suggest_unit(unit: str, expected: str, file_text: str = "", prefix: str = ": ", reg=None) -> str:
+    """"'TB/S' looks misspelt: did you mean 'TB/s'?" when a usual spelling is a case or typo away."""
+    import difflib
+
+    usual = _usual_units(expected, file_text) - {unit}
+    if reg is not None:
+        usual = {u for u in usual if _converts(reg, u, expected)}
+    same_case = sorted(u for u in usual if u.lower() == (unit or "").lower())
+    close = same_case or difflib.get_close_matches(unit or "", sorted(usual), n=3, cutoff=0.6)
+    if not close:
+        return ""
+    return f"{prefix}{unit!r} looks misspelt: did you mean {' or '.join(repr(c) for c in close)}?"
+
+
 _loaded: dict[str, dict[str, Spec]] = {}
 
 
@@ -359,7 +466,7 @@ def load(stem: str) -> dict[str, Spec]:
     if stem not in _loaded:
         path = spec_dir() / f"{stem}.toml"
         if not path.exists():
-            raise SpecError(f"{path}: spec file not found")
+            raise SpecError(f"{shown_path(path)}: spec file not found")
         _loaded[stem] = load_file(path)
     return _loaded[stem]
 

@@ -25,8 +25,33 @@ class BuildError(Exception):
     """A build step failed; the message names the file (and line) to look at."""
 
 
+#: The deck's finished material (dodo.py names it: build/deck.pdf, build/ledger.html; every PDF
+#: directly in build/ counts too).  A failed build removes it, so nobody reads a deck that no longer
+#: matches the sources.
+FINAL_OUTPUTS: list[Path] = []
+
+
+def remove_final_outputs() -> list[str]:
+    """Delete the finished material (see FINAL_OUTPUTS); returns what was removed, as shown paths."""
+    found = set(FINAL_OUTPUTS)
+    for folder in {p.parent for p in FINAL_OUTPUTS}:
+        found |= set(folder.glob("*.pdf"))
+    removed = []
+    for path in sorted(found):
+        if path.is_file():
+            path.unlink()
+            removed.append(shown_path(path))
+        elif path.is_dir():
+            shutil.rmtree(path)
+            removed.append(shown_path(path) + "/")
+    return removed
+
+
 def reported(action):
-    """Run a build action; a known error prints one clear message (no traceback) and fails the task."""
+    """Run a build action; a known error prints one clear message (no traceback) and fails the task.
+
+    Any failure also removes the finished material (FINAL_OUTPUTS), saying so: after a failed
+    build there is no deck.pdf that looks current but shows the sources as they were before."""
     import functools
 
     @functools.wraps(action)
@@ -39,9 +64,20 @@ def reported(action):
             return action(*args, **kwargs)
         except (BuildError, ClaimError, RenderError, SpecError, LookupError) as err:
             print(f"error: {err}", file=sys.stderr)
+            _say_removed(remove_final_outputs())
             return False
+        except BaseException:
+            _say_removed(remove_final_outputs())
+            raise
 
     return run
+
+
+def _say_removed(removed: list[str]) -> None:
+    if removed:
+        them = "they show" if len(removed) > 1 else "it shows"
+        print(f"  removed {', '.join(removed)}: {them} the deck as it was before this change; the next build "
+              f"that succeeds makes {'them' if len(removed) > 1 else 'it'} again", file=sys.stderr)
 
 
 # --- parts of the deck -------------------------------------------------------------------------
@@ -83,6 +119,104 @@ def spec_inputs_unchanged(task, values, current: dict[str, str]) -> bool:
     return all(current.get(key) == value for key, value in saved.items())
 
 
+def _printed(fingerprint: str | None) -> str:
+    return "(absent)" if fingerprint is None else str(json.loads(fingerprint))
+
+
+def moved_keys(before: dict[str, str], after: dict[str, str]) -> list[str]:
+    """`key: old -> new` for each spec value that differs (added and removed keys too)."""
+    return [f"{k}: {_printed(before.get(k))} -> {_printed(after.get(k))}"
+            for k in sorted(set(before) | set(after)) if before.get(k) != after.get(k)]
+
+
+class SpecInputsUnchanged:
+    """doit uptodate for a figure or listing: the spec values it read last time all still hold.
+
+    Its text is what `doit info` prints as the reason the task reruns: the keys that moved."""
+
+    def __init__(self, current: dict[str, str]):
+        self.current = current
+        self.moved: list[str] | None = []
+
+    def __call__(self, task, values) -> bool:
+        saved = values.get("spec_inputs")
+        if saved is None:
+            self.moved = None
+            return False
+        self.moved = moved_keys(saved, {k: self.current.get(k) for k in saved})
+        return not self.moved
+
+    def __repr__(self) -> str:
+        if self.moved is None:
+            return "the spec values it reads are not known yet (it has not run)"
+        if not self.moved:
+            return "the spec values it read are unchanged"
+        return "spec values it read have changed: " + "; ".join(self.moved)
+
+
+class ClaimsUnchanged:
+    """doit uptodate for a slide part: every claim its template uses prints what it printed last time.
+
+    A part depends on the printed text of its claims (build/claims/<id>.json), not on the files: a
+    claim id that no claims.py declares makes the part render, and the renderer names the template
+    line (a missing file_dep would stop doit before that, with no line to show).  Before the claims
+    are re-evaluated (`doit info`), a claim that read a spec value which has since moved is named."""
+
+    def __init__(self, ids: list[str], claims_dir: Path, current_specs: dict[str, str]):
+        self.ids, self.claims_dir, self.current_specs = list(ids), Path(claims_dir), current_specs
+        self.reasons: list[str] = []
+
+    def __call__(self, task, values) -> bool:
+        saved = values.get("claims")
+        now = printed_claims(self.ids, self.claims_dir)
+        if saved is None:
+            self.reasons = ["it has not rendered yet"]
+            return False
+        self.reasons = []
+        for cid in sorted(set(saved) | set(now)):
+            if saved.get(cid) != now.get(cid):
+                if now.get(cid) is None:
+                    self.reasons.append(f"claim {cid!r} is not declared (or not evaluated yet)")
+                elif saved.get(cid) is None:
+                    self.reasons.append(f"the template now uses claim {cid!r}")
+                else:
+                    self.reasons.append(f"claim {cid}: {saved[cid]} -> {now[cid]}")
+        self.reasons += self._pending(now)
+        return not self.reasons
+
+    def _pending(self, now: dict) -> list[str]:
+        """Claims of this part that read a spec value changed since the claims were evaluated."""
+        snapshot = self.claims_dir.parent / SPEC_SNAPSHOT
+        if not snapshot.exists():
+            return []
+        before = json.loads(snapshot.read_text(encoding="utf-8"))
+        changed = {k for k in set(before) | set(self.current_specs) if before.get(k) != self.current_specs.get(k)}
+        if not changed:
+            return []
+        readers = []
+        for cid in self.ids:
+            path = self.claims_dir / f"{cid}.json"
+            if path.exists() and set(json.loads(path.read_text(encoding="utf-8")).get("inputs", [])) & changed:
+                readers.append(cid)
+        if not readers:
+            return []
+        moved = moved_keys({k: before.get(k) for k in changed}, {k: self.current_specs.get(k) for k in changed})
+        return [f"spec values changed since the claims were evaluated ({'; '.join(moved)}), and {len(readers)} "
+                f"claim(s) this part prints read them ({', '.join(readers)}): it reruns if their text moves"]
+
+    def __repr__(self) -> str:
+        return "; ".join(self.reasons) if self.reasons else "the claims it prints are unchanged"
+
+
+def printed_claims(ids, claims_dir: Path) -> dict[str, str | None]:
+    """claim id -> the text the slide prints (None when no claim file exists for it)."""
+    found = {}
+    for cid in ids:
+        path = Path(claims_dir) / f"{cid}.json"
+        found[cid] = json.loads(path.read_text(encoding="utf-8"))["text"] if path.exists() else None
+    return found
+
+
 def _inputs_values(keys, spec_dir: Path) -> dict:
     current = spec_fingerprints(spec_dir)
     return {"spec_inputs": {k: current.get(k) for k in sorted(keys)}}
@@ -95,8 +229,12 @@ def claims_files(slides_root: Path) -> list[Path]:
     return sorted(Path(slides_root).glob("*/claims.py"))
 
 
-def collect_claims(slides_root: Path) -> dict:
-    """Evaluate every part's claims (nothing is written): claim id -> record."""
+def collect_claims(slides_root: Path, failed: list | None = None) -> dict:
+    """Evaluate every part's claims (nothing is written): claim id -> record.
+
+    The first claim that fails raises ClaimError; with a `failed` list, every failing claim is
+    appended to it instead ({"id", "part", "kind", "error"}) and the others are still evaluated
+    (impact analysis reports every statement a change would make false)."""
     from .claims import ClaimError, load_claims
 
     records, owner = {}, {}
@@ -106,24 +244,98 @@ def collect_claims(slides_root: Path) -> dict:
             if claim_id in owner:
                 raise ClaimError(f"{claim.declared_at}: claim {claim_id!r} is also declared in {owner[claim_id]}")
             owner[claim_id] = path
-            claim.evaluate()
+            try:
+                claim.evaluate()
+            except ClaimError as err:
+                if failed is None:
+                    raise
+                failed.append({"id": claim_id, "part": path.parent.name, "kind": claim.kind, "error": str(err)})
+                continue
             records[claim_id] = claim.record() | {"part": path.parent.name}
     return records
 
 
+SPEC_SNAPSHOT = "spec_values.json"  # in build/: the spec values the claims were last evaluated with
+
+
 @reported
 def evaluate_claims(slides_root: Path, claims_dir: Path) -> dict:
-    """Evaluate every part's claims; one JSON file per claim (rewritten only when it changes)."""
-    records = collect_claims(slides_root)
+    """Evaluate every part's claims; one JSON file per claim (rewritten only when it changes).
+
+    Prints what changed since the last evaluation: the spec values that moved, the claims that
+    moved (old -> new), and whether the claims now differ from the lock (and how to accept)."""
+    from mlsysim.spec import spec_dir
+
+    from .claims import ClaimError
+
+    failed: list[dict] = []
+    records = collect_claims(slides_root, failed)
+    if failed:  # every claim that fails, not only the first: one message, one line each
+        more = "".join(f"\n  also: {f['error']}" for f in failed[1:])
+        raise ClaimError(failed[0]["error"] + more)
     claims_dir = Path(claims_dir)
     claims_dir.mkdir(parents=True, exist_ok=True)
+    before = {}
+    for claim_id in records:
+        path = claims_dir / f"{claim_id}.json"
+        if path.exists():
+            before[claim_id] = json.loads(path.read_text(encoding="utf-8"))
+    snapshot = claims_dir.parent / SPEC_SNAPSHOT
+    specs_before = json.loads(snapshot.read_text(encoding="utf-8")) if snapshot.exists() else None
+    specs_now = spec_fingerprints(spec_dir())
     for claim_id, record in records.items():
         write_text_atomic(claims_dir / f"{claim_id}.json", json.dumps(record, indent=1, ensure_ascii=False) + "\n")
     for stale in claims_dir.glob("*.json"):
         if stale.stem not in records and stale.name != "index.json":
             stale.unlink()
     write_text_atomic(claims_dir / "index.json", json.dumps(sorted(records), indent=0) + "\n")
+    import hashlib  # one small file that changes whenever any claim's record does (claims.json depends on it)
+
+    digest = hashlib.sha256("".join((claims_dir / f"{cid}.json").read_text(encoding="utf-8")
+                                    for cid in sorted(records)).encode()).hexdigest()
+    write_text_atomic(claims_dir / "records.sha256", digest + "\n")
+    write_text_atomic(snapshot, json.dumps(specs_now, indent=0, sort_keys=True) + "\n")
+    report = what_changed(specs_before, specs_now, before, records, Path(slides_root) / "claims.lock.json")
+    if report:
+        print(report)
     return records
+
+
+def what_changed(specs_before: dict | None, specs_now: dict, before: dict, records: dict, lock: Path) -> str:
+    """The build log's account of a claims run: spec values moved, claims moved, the lock."""
+    from .lock import _same, lock_entry, read_lock
+
+    out = []
+    if specs_before is not None:
+        moved = moved_keys(specs_before, specs_now)
+        if moved:
+            out.append(f"spec values changed since the last build ({len(moved)}):")
+            out += [f"  {m}" for m in moved]
+    if before:
+        from .impact import sense_flip
+
+        moved = []
+        for cid in sorted(records):
+            if cid in before and before[cid]["text"] != records[cid]["text"]:
+                flip = sense_flip(before[cid], records[cid])
+                moved.append(f"  {cid}: {before[cid]['text']} -> {records[cid]['text']}"
+                             + (f"   <- its sense flips: {flip}" if flip else ""))
+        added = sorted(set(records) - set(before))
+        if moved:
+            out.append(f"claims that moved ({len(moved)}):")
+            out += moved
+        if added and len(added) < len(records):
+            out.append(f"new claims ({len(added)}): {', '.join(added)}")
+    locked = read_lock(lock)
+    if locked:
+        differ = sorted(cid for cid in set(locked) | set(records)
+                        if cid not in locked or cid not in records or not _same(locked[cid], lock_entry(records[cid])))
+        if differ:
+            shown = ", ".join(differ[:8]) + (f" and {len(differ) - 8} more" if len(differ) > 8 else "")
+            out.append(f"the claims now differ from {shown_path(lock)} ({len(differ)}: {shown}); the tests fail "
+                       f"until the lock agrees: if the change is intended, run `doit accept_claims` and commit "
+                       f"the lock (`python -m mlsysim_deck.lock check` lists each claim old -> new)")
+    return "\n".join(out)
 
 
 # --- listings ----------------------------------------------------------------------------------
@@ -211,13 +423,7 @@ def run_figure(script: Path, out_pdf: Path, spec_dir: Path) -> dict:
             try:
                 namespace["main"](Path(tmp))
             except Exception as err:  # noqa: BLE001 - reported as the figure's file:line
-                line, tb = None, err.__traceback__
-                while tb is not None:
-                    if Path(tb.tb_frame.f_code.co_filename).resolve() == script.resolve():
-                        line = tb.tb_lineno
-                    tb = tb.tb_next
-                where = f"{shown_path(script)}:{line}" if line else shown_path(script)
-                raise BuildError(f"{where}: figure raised {type(err).__name__}: {err}") from err
+                raise BuildError(figure_failure(script, err)) from err
         data = Path(tmp).read_bytes()
     finally:
         os.unlink(tmp)
@@ -227,18 +433,59 @@ def run_figure(script: Path, out_pdf: Path, spec_dir: Path) -> dict:
     return _inputs_values(keys, spec_dir)
 
 
+def figure_failure(script: Path, err: BaseException) -> str:
+    """`figures/<file>:<line>: ...`: the innermost line of the figures' own code (the script or a
+    shared helper such as figures/_style.py), the script's calling line, and a hint for a KeyError
+    on a table that a shared helper defines (a colour for a new accelerator, say)."""
+    script = Path(script).resolve()
+    folder = script.parent
+    inner = outer = None
+    tb = err.__traceback__
+    while tb is not None:
+        path = Path(tb.tb_frame.f_code.co_filename).resolve()
+        if path.parent == folder:
+            inner = (path, tb.tb_lineno)
+            if path == script:
+                outer = (path, tb.tb_lineno)
+        tb = tb.tb_next
+    where = f"{shown_path(inner[0])}:{inner[1]}" if inner else shown_path(script)
+    message = f"{where}: figure {script.stem} raised {type(err).__name__}: {err}"
+    if inner and outer and inner != outer:
+        message += f" (called from {shown_path(outer[0])}:{outer[1]})"
+    if isinstance(err, KeyError) and inner:
+        message += _missing_entry_hint(inner, folder, err.args[0] if err.args else None)
+    return message
+
+
+def _missing_entry_hint(inner: tuple[Path, int], folder: Path, key) -> str:
+    """"COLORS in figures/_style.py:7 has no entry 'H200': add one there" when the failing line
+    indexes a table that a shared helper of the figures defines."""
+    import linecache
+    import re
+
+    line = linecache.getline(str(inner[0]), inner[1])
+    for name in re.findall(r"\b([A-Za-z_]\w*)\s*\[", line):
+        for helper in sorted(folder.glob("_*.py")):
+            for number, text in enumerate(helper.read_text(encoding="utf-8").splitlines(), 1):
+                if re.match(rf"{name}\s*(:[^=]*)?=", text):
+                    return (f"\n  {name} is defined in {shown_path(helper)}:{number} and has no entry {key!r}: "
+                            f"add one there")
+    return ""
+
+
 # --- the deck ----------------------------------------------------------------------------------
 
 
 @reported
 def render_deck(slides_root: Path, templates_dir: Path, out_tex: Path) -> None:
     """The master file: preamble, title, and for each part its section, roadmap and slides."""
-    from .render import environment, render_template
+    from .render import environment, line_map_path, render_template_mapped
 
     env = environment([templates_dir, slides_root])
-    text = render_template(env, templates_dir / "deck.tex.j2",
-                           {"_template_name": "deck.tex.j2", "parts": parts(slides_root)})
+    text, origins = render_template_mapped(env, templates_dir / "deck.tex.j2",
+                                           {"_template_name": "deck.tex.j2", "parts": parts(slides_root)})
     write_text_atomic(out_tex, text)
+    write_text_atomic(line_map_path(out_tex), "\n".join(origins) + "\n")
 
 
 @reported
@@ -267,14 +514,20 @@ def compile_pdf(build_dir: Path, templates_dir: Path) -> None:
     write_bytes_atomic(build_dir / "deck.pdf", (out / "deck.pdf").read_bytes())
 
 
+RUNAWAY = ("File ended while scanning use of", "Paragraph ended before", "Runaway argument",
+           "Missing } inserted", "Extra }, or forgotten", "Argument of")
+
+
 def latex_failure(log_text: str, build_dir: Path, log: Path) -> str | None:
-    """The first LaTeX error as `file:line: message`, traced back to the slide template if it can be.
+    """The first LaTeX error as `template:line: what went wrong, and the likely fix`.
 
     With -file-line-error the log names the generated file (build/slides/<part>.tex) and its line;
-    when that line's text occurs exactly once in the part's template, the template line is named too.
-    """
+    the line map written beside it (<part>.tex.map) names the template line that wrote it.  An
+    argument that runs away (a `{` never closed) is traced to the brace that opened it and the
+    frame it is in; an undefined macro gets the nearest command the deck uses."""
     import re
 
+    build_dir = Path(build_dir).resolve()
     lines = log_text.splitlines()
     for i, ln in enumerate(lines):
         m = re.match(r"^(\S+\.tex):(\d+): (.*)$", ln)
@@ -282,31 +535,181 @@ def latex_failure(log_text: str, build_dir: Path, log: Path) -> str | None:
             continue
         tex, number, message = Path(m.group(1)), int(m.group(2)), m.group(3).strip()
         if not tex.is_absolute():
-            tex = (Path(build_dir) / tex).resolve()
+            tex = (build_dir / tex).resolve()
         context = [x for x in lines[i + 1:i + 4] if x.strip()]
         where = f"{shown_path(tex)}:{number}"
-        origin = _template_line(tex, number, Path(build_dir))
-        head = f"{origin}: {message} (LaTeX, in {where})" if origin else f"{where}: {message} (LaTeX)"
-        return head + f"\n  full log: {shown_path(log)}" + "".join(f"\n  {x}" for x in context)
+        tail = f"\n  full log: {shown_path(log)}" + "".join(f"\n  {x}" for x in context)
+        if any(message.startswith(r) for r in RUNAWAY):
+            told = _runaway(tex, number, message, build_dir)
+            if told:
+                return f"{told} (LaTeX: {message.rstrip('.')}, in {where})\n  full log: {shown_path(log)}"
+        hint = ""
+        if message.startswith("Undefined control sequence"):
+            name = _undefined_name(context)
+            if name:
+                number = _line_using(tex, number, name)
+                where = f"{shown_path(tex)}:{number}"
+                hint = _undefined_macro_hint(name, build_dir)
+        origin = template_origin(tex, number)
+        head = f"{origin}: {message}{hint} (LaTeX, in {where})" if origin else f"{where}: {message}{hint} (LaTeX)"
+        return head + tail
     for i, ln in enumerate(lines):
         if ln.startswith("!"):
-            return f"{shown_path(Path(build_dir) / 'deck.tex')}: LaTeX {ln[1:].strip()}\n  full log: {shown_path(log)}"
+            return f"{shown_path(build_dir / 'deck.tex')}: LaTeX {ln[1:].strip()}\n  full log: {shown_path(log)}"
     return None
 
 
-def _template_line(tex: Path, number: int, build_dir: Path) -> str | None:
-    """slides/<part>/slides.tex.j2:<line> whose text is the generated line `number`, if unique."""
-    if tex.parent.name != "slides" or tex.parent.parent != build_dir.resolve() or not tex.exists():
+def template_origin(tex: Path, number: int) -> str | None:
+    """The template `file:line` that wrote line `number` of a generated .tex (from its line map)."""
+    from .render import read_line_map
+
+    origins = read_line_map(tex)
+    if 0 < number <= len(origins) and origins[number - 1]:
+        return origins[number - 1]
+    return None
+
+
+def _frames(lines: list[str]) -> list[int]:
+    return [n for n, ln in enumerate(lines, 1) if "\\begin{frame}" in ln.split("%")[0]]
+
+
+def unbalanced_braces(lines: list[str]) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+    r"""((line, column) of each `{` never closed, (line, column) of each `}` closing nothing).
+
+    TeX's rules, simply: `\{` and `\}` are characters, `%` starts a comment."""
+    opened: list[tuple[int, int]] = []
+    stray: list[tuple[int, int]] = []
+    for n, line in enumerate(lines, 1):
+        i = 0
+        while i < len(line):
+            c = line[i]
+            if c == "\\":  # a control word (\frame) or a control symbol (\{, \%, \\)
+                j = i + 1
+                if j < len(line) and line[j].isalpha():
+                    while j < len(line) and line[j].isalpha():
+                        j += 1
+                    i = j
+                else:
+                    i = j + 1
+                continue
+            if c == "%":
+                break
+            if c == "{":
+                opened.append((n, i))
+            elif c == "}":
+                if opened:
+                    opened.pop()
+                else:
+                    stray.append((n, i))
+            i += 1
+    return opened, stray
+
+
+def _runaway(tex: Path, number: int, message: str, build_dir: Path) -> str | None:
+    """For an argument LaTeX could not finish: the template line of the `{` left open, and its frame."""
+    import re
+
+    target = tex
+    if message.startswith("File ended while scanning use of") and tex.exists():
+        # the error is reported on the \input line of deck.tex: the runaway is in the file it reads
+        text = tex.read_text(encoding="utf-8", errors="replace").splitlines()
+        if 0 < number <= len(text):
+            m = re.search(r"\\input\{([^}]*)\}", text[number - 1])
+            if m:
+                name = m.group(1).replace("\\_", "_")
+                target = (tex.parent / (name if name.endswith(".tex") else name + ".tex")).resolve()
+    if not target.exists():
         return None
-    generated = tex.read_text(encoding="utf-8", errors="replace").splitlines()
-    if not 0 < number <= len(generated) or not generated[number - 1].strip():
-        return None
-    wanted = generated[number - 1].strip()
-    template = build_dir.resolve().parent / "slides" / tex.stem / "slides.tex.j2"
-    if not template.exists():
-        return None
-    hits = [n for n, ln in enumerate(template.read_text(encoding="utf-8").splitlines(), 1) if ln.strip() == wanted]
-    return f"{shown_path(template)}:{hits[0]}" if len(hits) == 1 else None
+    lines = target.read_text(encoding="utf-8", errors="replace").splitlines()
+    opened, stray = unbalanced_braces(lines)
+    if target == tex and not message.startswith("File ended"):
+        opened = [o for o in opened if o[0] <= number]  # the `{` open where LaTeX stopped
+    if opened:
+        line, col = opened[0]
+        frame = max((f for f in _frames(lines) if f <= line), default=None)
+        origin = template_origin(target, line) or f"{shown_path(target)}:{line}"
+        rest = lines[line - 1][col:]
+        snippet = rest[:50] + ("\u2026" if len(rest) > 50 else "")
+        inside = ""
+        if frame is not None:
+            frame_origin = template_origin(target, frame) or f"{shown_path(target)}:{frame}"
+            same_file = frame_origin.rsplit(":", 1)[0] == origin.rsplit(":", 1)[0]
+            inside = f" in the frame that starts at {'line ' + frame_origin.rsplit(':', 1)[1] if same_file else frame_origin}"
+        ending = "; LaTeX read on to the end of the file looking for it" if message.startswith("File ended") else ""
+        return f"{origin}: a `{{` is not closed{inside}: `{snippet}` needs its `}}`{ending}"
+    if stray:
+        line, col = stray[0]
+        origin = template_origin(target, line) or f"{shown_path(target)}:{line}"
+        return f"{origin}: a `}}` closes nothing here: remove it, or add the `{{` it was meant to close"
+    return None
+
+
+#: Commands every deck may use besides those its own templates use (LaTeX, Beamer, siunitx).
+COMMON_MACROS = """textbf textit texttt textsc textrm textsf emph underline alert item begin end frametitle
+framesubtitle includegraphics centering raggedright small footnotesize scriptsize tiny normalsize large Large
+LARGE huge Huge bfseries itshape ttfamily qty num unit SI si cite href url vspace hspace hfill vfill newline
+par section subsection pause only onslide uncover visible column columns caption label ref toprule midrule
+bottomrule hline multicolumn frac sqrt cdot times approx leq geq left right text mathrm mathbf ldots dots
+cdots quad qquad color textcolor rowcolor checkmark footnote noindent linewidth textwidth""".split()
+
+
+def known_macros(build_dir: Path) -> set[str]:
+    """Command names the deck's own sources use or define, plus COMMON_MACROS."""
+    import re
+
+    from collections import Counter
+
+    root = Path(build_dir).resolve().parent
+    names = set(COMMON_MACROS)
+    for path in sorted((root / "templates").glob("*")):
+        if path.is_file() and path.suffix in (".sty", ".tex"):  # the theme and preamble define commands
+            names |= set(re.findall(r"\\([A-Za-z]+)", path.read_text(encoding="utf-8", errors="replace")))
+    uses = Counter()
+    for path in sorted((root / "templates").glob("*.j2")) + sorted((root / "slides").glob("*/slides.tex.j2")):
+        uses.update(re.findall(r"\\([A-Za-z]+)", path.read_text(encoding="utf-8", errors="replace")))
+    names |= {n for n, k in uses.items() if k > 1}  # a name used once may be the typo itself
+    return names - {"VAR", "BLOCK"}
+
+
+def _undefined_name(context: list[str]) -> str | None:
+    """The undefined command: the last one before the break of TeX's first context line."""
+    import re
+
+    for line in context:
+        names = re.findall(r"\\([A-Za-z@]+)", line)
+        if names:
+            return names[-1]
+    return None
+
+
+def _line_using(tex: Path, number: int, name: str) -> int:
+    r"""The line at or above `number`, in the same frame, that uses \name (Beamer reads a whole frame
+    before running it, so TeX reports its errors on the frame's \end{frame} line)."""
+    import re
+
+    if not tex.exists():
+        return number
+    lines = tex.read_text(encoding="utf-8", errors="replace").splitlines()
+    use = re.compile(rf"\\{re.escape(name)}(?![A-Za-z@])")
+    for n in range(min(number, len(lines)), 0, -1):
+        if use.search(lines[n - 1].split("%")[0]):
+            return n
+        if "\\begin{frame}" in lines[n - 1] and n < number:
+            break
+    return number
+
+
+def _undefined_macro_hint(name: str, build_dir: Path) -> str:
+    """": \textbff is not a LaTeX command: did you mean \textbf?" (the commands the deck knows)."""
+    import difflib
+
+    known = known_macros(build_dir)
+    if name in known:
+        return f" \\{name} is used elsewhere in the deck; is the package that defines it loaded here?"
+    close = difflib.get_close_matches(name, sorted(known), n=2, cutoff=0.75)
+    spelled = " or ".join("\\" + c for c in close)
+    hint = f"did you mean {spelled}?" if close else "check its spelling, or define it in templates/preamble.tex"
+    return f" \\{name} is not a LaTeX command: {hint}"
 
 
 @reported

@@ -23,14 +23,18 @@ import inspect
 import math
 import re
 import sys
+from collections import deque
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from mlsysim.spec import reading
+from mlsysim.spec import SpecError, reading
 
-def _is_derived(filename: str, cache: dict = {}) -> bool:  # noqa: B006 - a deliberate memo
+_DERIVED_FILES: dict[str, bool] = {}
+
+
+def _is_derived(filename: str, cache: dict = _DERIVED_FILES) -> bool:
     hit = cache.get(filename)
     if hit is None:
         path = Path(filename)
@@ -38,9 +42,47 @@ def _is_derived(filename: str, cache: dict = {}) -> bool:  # noqa: B006 - a deli
     return hit
 
 
+class FormulaCalls(set):
+    """The names of the generated formulas a computation called (a set, as before), and `steps`:
+    each distinct call with its arguments and result, in the order the calls returned (the
+    innermost first, the claim's final formula last)."""
+
+    MAX_STEPS = 12  # the last ones are kept: those closest to the claim's own value
+
+    def __init__(self):
+        super().__init__()
+        self.steps: list[dict] = []
+        self._seen: set = set()
+        self.omitted = 0
+
+    def add_step(self, name: str, args: dict, result) -> None:
+        key = (name, tuple(args.items()), result)
+        if key in self._seen:
+            return
+        self._seen.add(key)
+        self.steps.append({"formula": name, "args": args, "result": result})
+        if len(self.steps) > self.MAX_STEPS:
+            self.steps.pop(0)
+            self.omitted += 1
+
+
+def _plain(value):
+    """A number as the ledger shows it: floats and ints as they are, arrays and others summarised."""
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, (int, float)):
+        return value if math.isfinite(value) else str(value)
+    if hasattr(value, "shape") and getattr(value, "shape", ()) == ():
+        return _plain(value.item())
+    if hasattr(value, "shape"):
+        return f"array of {value.size}"
+    return type(value).__name__
+
+
 @contextmanager
 def formulas_called():
-    """Collect the names of the generated formula functions (core/_derived*.py) called in the block.
+    """Collect the generated formula functions (core/_derived*.py) called in the block, with their
+    arguments and results (`FormulaCalls.steps`: what the ledger shows as the claim's computation).
 
     Models cache what they derive (parameter counts); the caches are emptied first, so that a
     claim lists every formula its value rests on, whichever claim happened to run first.
@@ -50,11 +92,20 @@ def formulas_called():
     for entries in _spec._loaded.values():
         for entry in entries.values():
             entry._cache.clear()
-    called: set[str] = set()
+    called = FormulaCalls()
+    returns: deque = deque(maxlen=256)  # (name, parameter names, locals, result): converted at the end
+
+    derived = _DERIVED_FILES  # filename -> is it a generated formula module (a memo: this runs on every call)
 
     def profile(frame, event, arg):
-        if event == "call" and _is_derived(frame.f_code.co_filename):
-            called.add(frame.f_code.co_name)
+        if event == "return":
+            code = frame.f_code
+            hit = derived.get(code.co_filename)
+            if hit is None:
+                hit = _is_derived(code.co_filename)
+            if hit:
+                called.add(code.co_name)
+                returns.append((code.co_name, code.co_varnames[:code.co_argcount], frame.f_locals, arg))
 
     previous = sys.getprofile()
     sys.setprofile(profile)
@@ -62,6 +113,8 @@ def formulas_called():
         yield called
     finally:
         sys.setprofile(previous)
+        for name, params, local, result in returns:  # cheap to record, converted once here
+            called.add_step(name, {n: _plain(local.get(n)) for n in params}, _plain(result))
 
 
 @contextmanager
@@ -136,18 +189,20 @@ class Claim:
     number_text: str = ""
     inputs: list[str] = field(default_factory=list)
     formulas: list[str] = field(default_factory=list)  # derived formulas its computation evaluated
+    steps: list[dict] = field(default_factory=list)  # those calls with arguments and results (the ledger)
 
     def evaluate(self) -> "Claim":
         try:
             with reading() as keys, formulas_called() as called:
                 result = self.compute()
-        except ClaimError:
+        except (ClaimError, SpecError):  # a spec error names the spec file's line, not the claim's
             raise
         except Exception as err:  # noqa: BLE001 - reported with the claim's place
             raise ClaimError(f"{self.declared_at}: claim {self.id!r} failed: {type(err).__name__}: {err}") \
                 from err
         self.inputs = sorted(keys)
         self.formulas = sorted(called)
+        self.steps = called.steps
         if self.kind == "statement":
             if result is not True:
                 raise ClaimError(f"{self.declared_at}: claim {self.id!r}: the slide says "
@@ -169,7 +224,11 @@ class Claim:
             else:
                 if hasattr(result, "to"):
                     result = result.to("").magnitude
-                magnitude = float(result)
+                try:
+                    magnitude = float(result)
+                except (TypeError, ValueError):
+                    raise ClaimError(f"{self.declared_at}: claim {self.id!r} should be a number, got "
+                                     f"{result!r}") from None
             if not math.isfinite(magnitude):
                 raise ClaimError(f"{self.declared_at}: claim {self.id!r} is not a finite number: {magnitude}")
             self.value = magnitude
@@ -195,7 +254,8 @@ class Claim:
     def record(self) -> dict:
         return {"id": self.id, "kind": self.kind, "value": self.value, "unit": self.value_unit,
                 "text": self.plain, "latex": self.render_latex(), "inputs": self.inputs,
-                "formulas": self.formulas, "note": self.note, "declared_at": self.declared_at}
+                "formulas": self.formulas, "steps": self.steps, "note": self.note,
+                "declared_at": self.declared_at}
 
 
 class Claims:
@@ -268,7 +328,7 @@ def load_claims(path: Path) -> Claims:
     sys.modules[name] = module
     try:
         spec.loader.exec_module(module)
-    except ClaimError:
+    except (ClaimError, SpecError):
         raise
     except Exception as err:  # noqa: BLE001
         tb = err.__traceback__

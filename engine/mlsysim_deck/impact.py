@@ -28,7 +28,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-PACKAGE_ROOT = Path(__file__).resolve().parents[2]
+PACKAGE_ROOT = Path(__file__).resolve().parents[2]  # engine/mlsysim_deck/impact.py -> the repository
 
 
 class ImpactError(Exception):
@@ -128,12 +128,13 @@ from pathlib import Path
 from mlsysim_deck.build import collect_claims
 from mlsysim_deck.claims import ClaimError
 from mlsysim.spec import SpecError
+failed = []
 try:
-    records = collect_claims(Path(sys.argv[1]))
+    records = collect_claims(Path(sys.argv[1]), failed)
 except (ClaimError, SpecError, LookupError) as err:
     print(f"{err}", file=sys.stderr)
     raise SystemExit(2)
-json.dump(records, sys.stdout)
+json.dump({"records": records, "failed": failed}, sys.stdout)
 """
 
 
@@ -150,11 +151,47 @@ def _start_claims(root: Path, spec_dir: Path) -> subprocess.Popen:
                             text=True, encoding="utf-8")
 
 
-def _finish_claims(proc: subprocess.Popen, label: str) -> dict:
+def _finish_claims(proc: subprocess.Popen, label: str) -> tuple[dict, list[dict]]:
+    """(records, claims that failed) of one evaluation in a child process."""
     out, err = proc.communicate(timeout=600)
     if proc.returncode != 0:
         raise ImpactError(f"the claims cannot be evaluated {label}:\n{err.strip()}")
-    return json.loads(out)
+    data = json.loads(out)
+    return data["records"], data["failed"]
+
+
+# --- claims whose sense flips ------------------------------------------------------------------
+
+
+def _is_ratio(old: dict, new: dict) -> bool:
+    """A number read against 1: a speedup or factor ("1.10×"), a ratio, a fraction of a budget.
+    Counts (whole numbers before and after) are not: 2 requests -> 0 is a change, not a flip."""
+    if new.get("kind") != "number":
+        return False
+    if str(new.get("text", "")).endswith("\u00d7") or re.search(r"speedup|ratio|factor", new["id"]):
+        return True
+    return not (float(old["value"]).is_integer() and float(new["value"]).is_integer())
+
+
+def sense_flip(old: dict, new: dict) -> str | None:
+    """Why a claim's meaning changes, not only its number, or None: a ratio crossing 1 (faster
+    becomes slower), a sign change, a word the engine decides (a bottleneck, the fastest chip, a
+    ranking) that becomes another word."""
+    a, b = old.get("value"), new.get("value")
+    if old.get("kind") == "text" or new.get("kind") == "text":
+        if old.get("text") != new.get("text"):
+            return f"the engine's verdict changes: \u201c{old.get('text')}\u201d becomes \u201c{new.get('text')}\u201d"
+        return None
+    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (a, b)):
+        return None
+    if _is_ratio(old, new) and (a - 1) * (b - 1) < 0:
+        more, less = ("above", "below") if a > 1 else ("below", "above")
+        return (f"the ratio crosses 1 ({old.get('text')} \u2192 {new.get('text')}): it was {more} 1 and is now "
+                f"{less}, so \u201cfaster\u201d, \u201cmore\u201d or \u201clonger\u201d around it now reads the "
+                f"other way round")
+    if a * b < 0:
+        return f"the sign changes ({old.get('text')} \u2192 {new.get('text')})"
+    return None
 
 
 def _run_listing(root: Path, src: Path, spec_dir: Path) -> tuple[list[str], list[str]]:
@@ -227,6 +264,8 @@ class Impact:
     changed: list = field(default_factory=list)  # lock.Change (old record entry -> new)
     figures: list[str] = field(default_factory=list)
     listings: dict[str, tuple[list[str], list[str]] | None] = field(default_factory=dict)
+    flips: list = field(default_factory=list)  # (claim id, why its sense changes, places)
+    false_now: list = field(default_factory=list)  # claims that fail with the new value (statements turned false)
 
     def report(self) -> str:
         head = f"{self.key} = {self.old_value}"
@@ -241,9 +280,22 @@ class Impact:
                 lines.append(f"  {c.id}: {_shown(c.new)}")
                 lines += [f"      on {p}" for p in c.places] or ["      (not on any slide)"]
         else:
+            if self.false_now:
+                lines.append(f"Statements that would turn false, and claims that would fail ({len(self.false_now)}): "
+                             f"the build stops on each")
+                for f in self.false_now:
+                    lines.append(f"  ! {f['id']}: {f['error']}")
+                    lines += [f"      on {p}" for p in f.get("places", [])]
+                lines.append("")
+            if self.flips:
+                lines.append(f"Claims whose sense flips ({len(self.flips)}): the words around them may now be wrong")
+                for cid, why, places in self.flips:
+                    lines.append(f"  ! {cid}: {why}")
+                    lines += [f"      on {p}" for p in places]
+                lines.append("")
             lines.append(f"Claims that change ({len(self.changed)} of the {len(self.claims_reading)} that read it):")
             lines += [f"  {c.describe()}" for c in self.changed] or ["  (none)"]
-            same = sorted(set(self.claims_reading) - {c.id for c in self.changed})
+            same = sorted(set(self.claims_reading) - {c.id for c in self.changed} - {f["id"] for f in self.false_now})
             if same:
                 lines.append(f"Claims that read it but print the same ({len(same)}): {', '.join(same)}")
         lines.append("")
@@ -294,8 +346,10 @@ def analyse(root: Path, key_text: str, value: str | None = None) -> Impact:
                 raise ImpactError(f"the new value is not usable: {err}".replace(str(new_specs), str(spec_dir)))
             new_proc = _start_claims(root, new_specs)
         old_proc = _start_claims(root, spec_dir)
-        old = _finish_claims(old_proc, "on the current specs")
-        new = _finish_claims(new_proc, f"with {key} = {value}") if value is not None else None
+        old, failing_now = _finish_claims(old_proc, "on the current specs")
+        new, false_now = _finish_claims(new_proc, f"with {key} = {value}") if value is not None else (None, [])
+        already = {f["id"] for f in failing_now}  # false before the change too: not this change's doing
+        false_now = [f for f in false_now if f["id"] not in already]
 
         places = _places(root, build)
         pages = claim_pages(build / "deck.pdf")
@@ -307,16 +361,26 @@ def analyse(root: Path, key_text: str, value: str | None = None) -> Impact:
                          if key in old.get(cid, {}).get("inputs", []) or key in (new or {}).get(cid, {}).get("inputs", []))
         from .pages import where_used
 
+        flips: list[tuple[str, str, list[str]]] = []
         if new is None:
             changed = [Change(cid, None, lock_entry(old[cid]), where_used(old[cid], pages)) for cid in reading]
         else:
             changed = []
+            failing = {f["id"] for f in false_now}
             for cid in sorted(set(old) | set(new)):
+                if cid in failing:
+                    continue  # reported with the statements that turn false
                 a = lock_entry(old[cid]) if cid in old else None
                 b = lock_entry(new[cid]) if cid in new else None
                 if a is not None and b is not None and _same(a, b):
                     continue
-                changed.append(Change(cid, a, b, where_used(new.get(cid) or old[cid], pages)))
+                places = where_used(new.get(cid) or old[cid], pages)
+                changed.append(Change(cid, a, b, places))
+                why = sense_flip(old[cid], new[cid]) if cid in old and cid in new else None
+                if why:
+                    flips.append((cid, why, places))
+            for f in false_now:
+                f["places"] = where_used(old[f["id"]], pages) if f["id"] in old else []
 
         figures, listings = _readers(root, build, key, spec_dir)
         listing_out: dict = {}
@@ -327,7 +391,7 @@ def analyse(root: Path, key_text: str, value: str | None = None) -> Impact:
                 src = root / name
                 listing_out[name] = (_run_listing(root, src, spec_dir)[0], _run_listing(root, src, new_specs)[0])
     return Impact(key, str(old_value), value, f"{_rel(spec_path, root)}:{line_no}", entry.source(field_name),
-                  reading, changed, figures, listing_out)
+                  reading, changed, figures, listing_out, flips, false_now)
 
 
 def _rel(path: Path, root: Path) -> str:
@@ -400,7 +464,11 @@ def main(argv=None) -> int:
     except ImpactError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    print(impact.report())
+    try:
+        print(impact.report(), flush=True)
+    except BrokenPipeError:  # `mlsysim-impact ... | head`: the reader stopped early; that is fine
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
     return 0
 
 

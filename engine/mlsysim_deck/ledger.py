@@ -1,10 +1,14 @@
-"""The claims ledger: build/ledger.html, one browsable page that accounts for every number of the deck.
+"""The claims ledger: build/ledger.html, an index of every number of the deck, and one small page
+per claim, build/ledger/<claim id>.html, so that reading one claim never loads them all.
 
-For each claim: the value and the text the slide prints, the formulas its computation evaluated
-(rendered from the sympy expressions as MathML, with their LaTeX), the spec values it read with
-their sources and file:line, where it was declared, and the slides and PDF pages that show it
-(linked to build/deck.pdf#page=N).  The page is static and self-contained (no network, inline CSS,
-a few lines of script for the filter box) and deterministic: the same build gives the same bytes.
+The index lists each claim (id, what the slide prints, its part) with an anchor per claim
+(ledger.html#ridge.H100) linking to its page.  A claim's page shows its computation: the final
+formula, symbolic and then with the values substituted, and the intermediate formulas it called,
+each with its inputs and result (rendered from the sympy expressions as MathML, label beside its
+formula); the spec values it read with their sources and file:line; where it was declared; and
+the slides and PDF pages that show it (linked to build/deck.pdf#page=N).  Every page is static
+and self-contained (no network, inline CSS; the index has a few lines of script for its filter
+box) and deterministic: the same build gives the same bytes.
 """
 from __future__ import annotations
 
@@ -28,10 +32,19 @@ def plain_name(latex: str) -> str:
     return text.replace("{", "").replace("}", "").replace(" ", "")
 
 
+def _printer():
+    from sympy.printing.mathml import MathMLPresentationPrinter
+
+    return MathMLPresentationPrinter({"mul_symbol": "dot"})
+
+
+def _math(body: str) -> str:
+    return f'<math xmlns="http://www.w3.org/1998/Math/MathML" display="block">{body}</math>'
+
+
 def formula_mathml(name: str) -> tuple[str, str]:
     """(MathML, LaTeX) of `lhs = expr` for a registered formula, both from its sympy expression."""
     import sympy as sp
-    from sympy.printing.mathml import MathMLPresentationPrinter
 
     from mlsysim.core import derivations, generate
 
@@ -40,10 +53,36 @@ def formula_mathml(name: str) -> tuple[str, str]:
     names = {s: sp.Symbol(plain_name(derivations.latex_symbol(s)), positive=True)
              for s in f.expr.free_symbols if s in derivations._LATEX}
     expr = f.expr.xreplace(names)
-    printer = MathMLPresentationPrinter({"mul_symbol": "dot"})
-    body = printer.doprint(sp.Eq(sp.Symbol(plain_name(f.lhs)), expr, evaluate=False))
-    mathml = f'<math xmlns="http://www.w3.org/1998/Math/MathML" display="block">{body}</math>'
-    return mathml, derivations.latex_of(name)
+    body = _printer().doprint(sp.Eq(sp.Symbol(plain_name(f.lhs)), expr, evaluate=False))
+    return _math(body), derivations.latex_of(name)
+
+
+def number_name(value) -> str:
+    """A value as a symbol name the MathML printer typesets: 989.4e12 -> 9.894·10^14 (4 digits)."""
+    if isinstance(value, str):
+        return value.replace(" ", "\u00a0")
+    if isinstance(value, int) and abs(value) < 10**6:
+        return str(value)
+    text = f"{value:.4g}"
+    if "e" in text:
+        mantissa, exponent = text.split("e")
+        return f"{mantissa}\u00b710^{int(exponent)}"
+    return text
+
+
+def substituted_mathml(name: str, args: list, result) -> str:
+    """MathML of `lhs = expr with the values put in = result` for one call of formula `name`."""
+    import sympy as sp
+
+    from mlsysim.core import derivations
+
+    derivations.modules()
+    f = derivations.FORMULAS[name]
+    values = {s: sp.Symbol(number_name(v)) for s, v in zip(f.args, args)}
+    body = _printer().doprint(f.expr.xreplace(values))
+    lhs = _printer().doprint(sp.Symbol(plain_name(f.lhs)))
+    out = _printer().doprint(sp.Symbol(number_name(result)))
+    return _math(f"<mrow>{lhs}<mo>=</mo>{body}<mo>=</mo>{out}</mrow>")
 
 
 # --- the page ----------------------------------------------------------------------------------
@@ -51,23 +90,22 @@ def formula_mathml(name: str) -> tuple[str, str]:
 CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:2em auto;max-width:70em;color:#222;
 padding:0 1em}
-h1{color:#a51c30;margin-bottom:.2em} .sub{color:#666;margin-top:0}
+h1{color:#a51c30;margin-bottom:.2em} .sub{color:#666;margin-top:0} h2{font-size:1.05em;margin:1.2em 0 .3em}
 input{font-size:1em;padding:.3em;width:24em;margin:.5em 0 1em}
-.claim{border-top:1px solid #ddd;padding:.8em 0}
-.claim h2{font-size:1.05em;margin:0 0 .3em;font-family:monospace}
-.claim h2 a{color:#a51c30;text-decoration:none}
-.text{font-size:1.2em;font-weight:600} .value{color:#555;font-family:monospace;margin-left:1em}
+.text{font-size:1.3em;font-weight:600} .value{color:#555;font-family:monospace;margin-left:1em}
 .kind{color:#888;font-size:.85em;margin-left:1em}
 table{border-collapse:collapse;margin:.3em 0 .3em 1em;font-size:.9em}
-td,th{padding:.15em .6em;text-align:left;vertical-align:top} th{color:#666;font-weight:normal}
-td.key{font-family:monospace;white-space:nowrap} .src{color:#555}
-.formula{margin:.2em 0 .2em 1em} details{margin-left:1em;color:#666;font-size:.85em}
+td,th{padding:.2em .6em;text-align:left;vertical-align:middle} th{color:#666;font-weight:normal}
+td.key,.mono{font-family:monospace;white-space:nowrap} .src{color:#555}
+table.steps td{border-top:1px solid #eee} .final td{background:#fdf3f4}
 .none{color:#999;margin-left:1em;font-size:.9em} .note{margin:.2em 0 .2em 1em;color:#444}
+tr:target{background:#fff3c4} .index td{padding:.1em .6em}
+pre{background:#f6f6f6;padding:.5em;margin:.3em 0 .3em 1em;font-size:.85em;overflow-x:auto}
 """.strip()
 
 SCRIPT = """
-function filterClaims(q){q=q.toLowerCase();for(const c of document.querySelectorAll('.claim')){
-c.style.display=c.textContent.toLowerCase().includes(q)?'':'none';}}
+function filterClaims(q){q=q.toLowerCase();for(const r of document.querySelectorAll('tr.claim')){
+r.style.display=r.textContent.toLowerCase().includes(q)?'':'none';}}
 """.strip()
 
 
@@ -108,81 +146,206 @@ def spec_values(spec_dir: Path) -> dict[str, dict]:
     return found
 
 
-def render(records: list[dict], pages: dict[str, int], specs: dict[str, dict], pdf_name: str = "deck.pdf") -> str:
+def _head(title: str, script: bool = False) -> list[str]:
+    return ['<!DOCTYPE html>', '<html xmlns="http://www.w3.org/1999/xhtml" lang="en">', "<head>",
+            '<meta charset="utf-8"/>', f"<title>{_e(title)}</title>", f"<style>{CSS}</style>"] \
+        + ([f"<script>{SCRIPT}</script>"] if script else []) + ["</head>", "<body>"]
+
+
+class Formulas:
+    """MathML of formulas and of their calls with values, each printed once per ledger."""
+
+    def __init__(self):
+        self.symbolic: dict[str, tuple[str, str]] = {}
+        self.calls: dict[tuple, str] = {}
+
+    def of(self, name: str) -> tuple[str, str]:
+        if name not in self.symbolic:
+            try:
+                self.symbolic[name] = formula_mathml(name)
+            except KeyError:
+                self.symbolic[name] = ("", "")
+        return self.symbolic[name]
+
+    def call(self, step: dict) -> str:
+        args = list(step["args"].values())
+        key = (step["formula"], json.dumps(args), json.dumps(step["result"]))
+        if key not in self.calls:
+            try:
+                self.calls[key] = substituted_mathml(step["formula"], args, step["result"])
+            except (KeyError, TypeError, ValueError):
+                self.calls[key] = ""
+        return self.calls[key]
+
+
+def _is_final(step: dict, record: dict) -> bool:
+    """Whether the claim's value is this formula's result (up to a unit prefix or a percentage)."""
+    import math
+
+    a, b = step.get("result"), record.get("value")
+    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (a, b)) or not a or not b:
+        return False
+    ratio = math.log10(abs(b / a))
+    return abs(ratio - round(ratio)) < 1e-9 and (a > 0) == (b > 0)
+
+
+_SOURCES: dict[Path, tuple[list[str], list]] = {}
+
+
+def claim_source(declared_at: str, root: Path | None) -> str:
+    """The source of the statement that declares a claim (`claims.py:LINE`), at most 15 lines."""
+    import ast
+
+    if root is None or ":" not in declared_at:
+        return ""
+    name, _, line = declared_at.rpartition(":")
+    path = (root / name).resolve()
+    if not line.isdigit() or not path.exists():
+        return ""
+    if path not in _SOURCES:
+        text = path.read_text(encoding="utf-8")
+        _SOURCES[path] = (text.splitlines(), [n for n in ast.walk(ast.parse(text)) if isinstance(n, ast.stmt)])
+    lines, statements = _SOURCES[path]
+    number = int(line)
+    spans = []
+    for node in statements:  # the innermost statement on that line (a decorated function from its decorator)
+        start = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])
+        if start <= number <= node.end_lineno:
+            spans.append((node.end_lineno - start, start, node.end_lineno))
+    if not spans:
+        return lines[number - 1].strip() if 0 < number <= len(lines) else ""
+    _, start, end = min(spans)
+    shown = lines[start - 1:end]
+    indent = min(len(s) - len(s.lstrip()) for s in shown if s.strip())
+    shown = [s[indent:] for s in shown]
+    return "\n".join(shown[:15] + (["..."] if len(shown) > 15 else []))
+
+
+def claim_page(record: dict, pages: dict[str, int], specs: dict[str, dict], formulas: Formulas,
+               pdf_href: str, index_href: str, root: Path | None = None) -> str:
+    """One claim's page: value, computation (final formula, then the intermediate ones), inputs, slides."""
     from .pages import frame_title
 
-    mathml_cache: dict[str, tuple[str, str]] = {}
-    out = ['<!DOCTYPE html>', '<html xmlns="http://www.w3.org/1999/xhtml" lang="en">', "<head>",
-           '<meta charset="utf-8"/>', "<title>MLSys\u00b7im deck: claims ledger</title>",
-           f"<style>{CSS}</style>", f"<script>{SCRIPT}</script>", "</head>", "<body>",
-           "<h1>Claims ledger</h1>",
-           f'<p class="sub">Every number, name and verdict the deck states ({len(records)} claims): its value, '
-           f"the formulas that computed it, the spec values it read and where they come from, and the "
-           f'slides that show it. Pages link into <a href="{_e(pdf_name)}">{_e(pdf_name)}</a>.</p>',
-           '<input type="search" placeholder="filter: claim id, spec key, slide title\u2026" '
-           'oninput="filterClaims(this.value)"/>']
-    for record in sorted(records, key=lambda r: r["id"]):
-        cid = record["id"]
-        out.append(f'<div class="claim" id="{_e(cid)}">')
-        out.append(f'<h2><a href="#{_e(cid)}">{_e(cid)}</a></h2>')
-        out.append(f'<div><span class="text">{_e(record["text"])}</span>'
-                   f'<span class="value">{_e(_value(record))}</span>'
-                   f'<span class="kind">{_e(record["kind"])}, declared at {_e(record.get("declared_at", ""))}'
-                   f"</span></div>")
-        if record.get("note"):
-            out.append(f'<div class="note">{_e(record["note"].strip())}</div>')
-        formulas = record.get("formulas", [])
-        if formulas:
-            for name in formulas:
-                if name not in mathml_cache:
-                    try:
-                        mathml_cache[name] = formula_mathml(name)
-                    except KeyError:
-                        mathml_cache[name] = ("", "")
-                mathml, latex = mathml_cache[name]
-                if not mathml:
-                    continue
-                out.append(f'<div class="formula" title="{_e(name)}">{mathml}</div>')
-                out.append(f"<details><summary>{_e(name)}: LaTeX</summary><code>{_e(latex)}</code></details>")
+    cid = record["id"]
+    out = _head(f"{cid}: claims ledger")
+    out.append(f'<p class="sub"><a href="{_e(index_href)}#{_e(cid)}">\u2190 all claims</a></p>')
+    out.append(f'<h1 class="mono">{_e(cid)}</h1>')
+    out.append(f'<div><span class="text">{_e(record["text"])}</span>'
+               f'<span class="value">{_e(_value(record))}</span>'
+               f'<span class="kind">{_e(record["kind"])}, declared at {_e(record.get("declared_at", ""))}</span></div>')
+    if record.get("note"):
+        out.append(f'<div class="note">{_e(record["note"].strip())}</div>')
+    steps = [s for s in record.get("steps", []) if formulas.of(s["formula"])[0]]
+    out.append("<h2>How it is computed</h2>")
+    code = claim_source(record.get("declared_at", ""), root)
+    if code:
+        out.append(f'<div class="note">The claim, as declared at <span class="mono">'
+                   f'{_e(record.get("declared_at", ""))}</span>:</div><pre>{_e(code)}</pre>')
+    if steps:
+        last = steps[-1]
+        is_value = _is_final(last, record)
+        out.append('<table class="steps"><tr><th>formula</th><th>as derived</th><th>with the values</th></tr>')
+        for step in reversed(steps):
+            mathml, latex = formulas.of(step["formula"])
+            first = step is last
+            cls = ' class="final"' if first else ""
+            tag = ("<br/>(the claim\u2019s value)" if is_value else "<br/>(evaluated last)") if first else ""
+            out.append(f'<tr{cls}><td class="mono" title="{_e(latex)}">{_e(step["formula"])}{tag}</td>'
+                       f"<td>{mathml}</td><td>{formulas.call(step)}</td></tr>")
+        out.append("</table>")
+        if is_value:
+            out.append('<div class="note">The first row is the formula that gives the claim\u2019s value; the '
+                       "rows below are the intermediate values it rests on, innermost last.</div>")
         else:
-            out.append('<div class="none">no derived formula: read directly from the specs, or a workload '
-                       "choice</div>")
-        inputs = record.get("inputs", [])
-        if inputs:
-            out.append("<table><tr><th>spec value read</th><th>as written</th><th>source</th><th>file</th></tr>")
-            for key in inputs:
-                spec = specs.get(key, {"written": "?", "source": "(not in the spec files)", "where": ""})
-                out.append(f'<tr><td class="key">{_e(key)}</td><td>{_e(spec["written"])}</td>'
-                           f'<td class="src">{_e(spec["source"])}</td><td class="key">{_e(spec["where"])}</td></tr>')
-            out.append("</table>")
-        else:
-            out.append('<div class="none">reads no spec value</div>')
-        slides = record.get("slides", [])
-        if slides:
-            out.append("<table><tr><th>part</th><th>slide</th><th>template</th><th>page</th></tr>")
-            for use in slides:
-                page = pages.get(use.get("target", ""))
-                link = f'<a href="{_e(pdf_name)}#page={page}">page {page}</a>' if page else "\u2014"
-                frames = "; ".join(frame_title(f) for f in use.get("frames", []))
-                lines = ",".join(str(n) for n in use.get("lines", []))
-                out.append(f'<tr><td>{_e(use["part"])}</td><td>{_e(frames)}</td>'
-                           f'<td class="key">{_e(use.get("template", ""))}:{_e(lines)}</td><td>{link}</td></tr>')
-            out.append("</table>")
-        else:
-            out.append('<div class="none">not shown on any slide</div>')
-        out.append("</div>")
+            out.append('<div class="note">The claim combines these results in its own code (above); the first '
+                       "row is the formula evaluated last, the rows below are the intermediate values, innermost "
+                       "last.</div>")
+    elif record.get("formulas"):
+        out.append('<table class="steps"><tr><th>formula</th><th>as derived</th></tr>')
+        for name in record["formulas"]:
+            mathml, latex = formulas.of(name)
+            if mathml:
+                out.append(f'<tr><td class="mono" title="{_e(latex)}">{_e(name)}</td><td>{mathml}</td></tr>')
+        out.append("</table>")
+    else:
+        out.append('<div class="none">no derived formula: read directly from the specs, or a workload '
+                   "choice</div>")
+    out.append("<h2>Spec values it read</h2>")
+    inputs = record.get("inputs", [])
+    if inputs:
+        out.append("<table><tr><th>spec value read</th><th>as written</th><th>source</th><th>file</th></tr>")
+        for key in inputs:
+            spec = specs.get(key, {"written": "?", "source": "(not in the spec files)", "where": ""})
+            out.append(f'<tr><td class="key">{_e(key)}</td><td>{_e(spec["written"])}</td>'
+                       f'<td class="src">{_e(spec["source"])}</td><td class="key">{_e(spec["where"])}</td></tr>')
+        out.append("</table>")
+    else:
+        out.append('<div class="none">reads no spec value</div>')
+    out.append("<h2>Where the deck shows it</h2>")
+    slides = record.get("slides", [])
+    if slides:
+        out.append("<table><tr><th>part</th><th>slide</th><th>template</th><th>page</th></tr>")
+        for use in slides:
+            page = pages.get(use.get("target", ""))
+            link = f'<a href="{_e(pdf_href)}#page={page}">page {page}</a>' if page else "\u2014"
+            frames = "; ".join(frame_title(f) for f in use.get("frames", []))
+            lines = ",".join(str(n) for n in use.get("lines", []))
+            out.append(f'<tr><td>{_e(use["part"])}</td><td>{_e(frames)}</td>'
+                       f'<td class="key">{_e(use.get("template", ""))}:{_e(lines)}</td><td>{link}</td></tr>')
+        out.append("</table>")
+    else:
+        out.append('<div class="none">not shown on any slide</div>')
     out += ["</body>", "</html>", ""]
     return "\n".join(out)
 
 
+def index_page(records: list[dict], pages: dict[str, int], folder: str, pdf_name: str) -> str:
+    """The index: one row per claim (anchor = claim id), linking to the claim's own page."""
+    out = _head("MLSys\u00b7im deck: claims ledger", script=True)
+    out.append("<h1>Claims ledger</h1>")
+    out.append(f'<p class="sub">Every number, name and verdict the deck states ({len(records)} claims). Each id '
+               f"opens the claim's page: its computation with the values substituted, the spec values it read "
+               f'and their sources, and the slides that show it. Pages link into '
+               f'<a href="{_e(pdf_name)}">{_e(pdf_name)}</a>.</p>')
+    out.append('<input type="search" placeholder="filter: claim id, text, part\u2026" '
+               'oninput="filterClaims(this.value)"/>')
+    out.append('<table class="index"><tr><th>claim</th><th>the slide prints</th><th>part</th><th>pages</th></tr>')
+    for record in records:
+        cid = record["id"]
+        shown = sorted({pages[u["target"]] for u in record.get("slides", []) if u.get("target") in pages})
+        links = " ".join(f'<a href="{_e(pdf_name)}#page={n}">{n}</a>' for n in shown) or "\u2014"
+        out.append(f'<tr class="claim" id="{_e(cid)}"><td class="mono"><a href="{_e(folder)}/{_e(cid)}.html">'
+                   f'{_e(cid)}</a></td><td>{_e(record["text"])}</td><td>{_e(record.get("part", ""))}</td>'
+                   f"<td>{links}</td></tr>")
+    out += ["</table>", "</body>", "</html>", ""]
+    return "\n".join(out)
+
+
 def write_ledger(claims_json: Path, pdf: Path, spec_dir: Path, out: Path) -> bool:
-    """build/ledger.html from build/claims.json and build/deck.pdf (True if its bytes changed)."""
+    """build/ledger.html (the index) and build/ledger/<id>.html (one page per claim), from
+    build/claims.json and build/deck.pdf; True if any file's bytes changed."""
     from .pages import claim_pages
 
-    records = json.loads(Path(claims_json).read_text(encoding="utf-8"))["claims"]
+    out = Path(out)
+    records = sorted(json.loads(Path(claims_json).read_text(encoding="utf-8"))["claims"], key=lambda r: r["id"])
     page_of = claim_pages(pdf)
-    text = render(records, page_of, spec_values(spec_dir), pdf_name=Path(pdf).name)
-    return write_text_atomic(Path(out), text)
+    specs = spec_values(spec_dir)
+    root = Path(spec_dir).resolve().parents[2]  # the repository: engine/mlsysim/specs
+    folder = out.parent / out.stem
+    folder.mkdir(parents=True, exist_ok=True)
+    pdf_name = Path(pdf).name
+    formulas = Formulas()
+    changed = False
+    for record in records:
+        text = claim_page(record, page_of, specs, formulas, f"../{pdf_name}", f"../{out.name}", root)
+        changed |= write_text_atomic(folder / f"{record['id']}.html", text)
+    wanted = {f"{r['id']}.html" for r in records}
+    for stale in folder.glob("*.html"):
+        if stale.name not in wanted:
+            stale.unlink()
+            changed = True
+    changed |= write_text_atomic(out, index_page(records, page_of, folder.name, pdf_name))
+    return changed
 
 
 if __name__ == "__main__":

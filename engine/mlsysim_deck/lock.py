@@ -21,7 +21,7 @@ from pathlib import Path
 
 from .atomic import write_text_atomic
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[2]  # engine/mlsysim_deck/lock.py -> the repository
 LOCK = ROOT / "slides" / "claims.lock.json"
 BUILD = ROOT / "build"
 DIGITS = 10

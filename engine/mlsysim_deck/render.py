@@ -14,7 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import jinja2
+import jinja2.ext
 from jinja2 import nodes
+from jinja2.lexer import Token
 from markupsafe import Markup
 
 from .atomic import write_text_atomic
@@ -45,8 +47,52 @@ def latex_escape(text: str) -> str:
     return "".join(table.get(c, c) for c in text)
 
 
+# --- where each generated line came from ----------------------------------------------------
+#
+# Every piece of literal template text is prefixed with an invisible mark naming its template and
+# line (and so is every line that starts inside it).  After rendering, the marks are taken out and
+# give, for each line of the generated .tex, the template line that wrote it: a LaTeX error in
+# build/slides/01_roofline.tex:190 is then reported at slides/01_roofline/slides.tex.j2:191.
+
+MARK_START, MARK_SEP, MARK_END = "\x01", "\x1f", "\x02"
+MARKS = re.compile("\x01([^\x1f\x02]*)\x1f(\\d+)\x02")
+
+
+class LineMarks(jinja2.ext.Extension):
+    """Marks each line of literal template text with its template name and line number."""
+
+    def filter_stream(self, stream):
+        name = stream.name or stream.filename or "?"
+        for token in stream:
+            if token.type != "data":
+                yield token
+                continue
+            pieces = token.value.split("\n")
+            marked = [f"{MARK_START}{name}{MARK_SEP}{token.lineno + i}{MARK_END}{piece}"
+                      for i, piece in enumerate(pieces)]
+            yield Token(token.lineno, "data", "\n".join(marked))
+
+
+def take_marks(text: str) -> tuple[str, list[tuple[str, int] | None]]:
+    """(text without marks, for each of its lines the (template name, line) that wrote it)."""
+    lines, origins = [], []
+    current = None
+    for raw in text.split("\n"):
+        leading = re.match(f"(?:{MARKS.pattern})+", raw)
+        if leading:
+            last = list(MARKS.finditer(leading.group(0)))[-1]
+            current = (last.group(1), int(last.group(2)))
+        origins.append(current)
+        found = list(MARKS.finditer(raw))
+        if found:
+            current = (found[-1].group(1), int(found[-1].group(2)))
+        lines.append(MARKS.sub("", raw))
+    return "\n".join(lines), origins
+
+
 def environment(search_path: list[Path]) -> jinja2.Environment:
     return jinja2.Environment(
+        extensions=[LineMarks],
         loader=jinja2.FileSystemLoader([str(p) for p in search_path]),
         block_start_string=r"\BLOCK{", block_end_string="}",
         variable_start_string=r"\VAR{", variable_end_string="}",
@@ -98,14 +144,14 @@ def analyse(env: jinja2.Environment, path: Path) -> list[Use]:
     try:
         tree = env.parse(source, name=path.name, filename=str(path))
     except jinja2.TemplateSyntaxError as err:
-        raise RenderError(f"{path}:{err.lineno}: {err.message}") from None
+        raise RenderError(syntax_error(env, err, path)) from None
     titles = frame_titles(source)
     uses = []
     for call in tree.find_all(nodes.Call):
         if isinstance(call.node, nodes.Name) and call.node.name in HELPERS:
             if not call.args or not isinstance(call.args[0], nodes.Const) \
                     or not isinstance(call.args[0].value, str):
-                raise RenderError(f"{path}:{call.lineno}: {call.node.name}() needs a literal name, such as "
+                raise RenderError(f"{shown_path(path)}:{call.lineno}: {call.node.name}() needs a literal name, such as "
                                   f"{call.node.name}(\"ridge.H100\"), so the build can see what the slide "
                                   f"depends on")
             uses.append(Use(call.node.name, call.args[0].value, call.lineno, frame_at(titles, call.lineno)))
@@ -113,6 +159,17 @@ def analyse(env: jinja2.Environment, path: Path) -> list[Use]:
 
 
 # --- rendering --------------------------------------------------------------------------------
+
+
+def unknown_claim(claim_id: str, claims_dir: Path) -> str:
+    """"unknown claim 'ridge.H20': did you mean 'ridge.H200' or 'ridge.H100'?" (ids from the index)."""
+    import difflib
+
+    index = Path(claims_dir) / "index.json"
+    known = json.loads(index.read_text(encoding="utf-8")) if index.exists() else []
+    close = difflib.get_close_matches(claim_id, known, n=3, cutoff=0.6)
+    hint = f": did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+    return f"unknown claim {claim_id!r}{hint} (no slides/<part>/claims.py declares it)"
 
 
 class PartRenderer:
@@ -128,7 +185,7 @@ class PartRenderer:
     def claim(self, claim_id: str) -> Rendered:
         path = self.claims_dir / f"{claim_id}.json"
         if not path.exists():
-            raise RenderError(f"unknown claim {claim_id!r} (no claims.py declares it)")
+            raise RenderError(unknown_claim(claim_id, self.claims_dir))
         record = json.loads(path.read_text(encoding="utf-8"))
         n = self.counts[claim_id] = self.counts.get(claim_id, 0) + 1
         target = f"{self.part}:{claim_id}:{n}"
@@ -174,20 +231,138 @@ def _template_line(err: BaseException) -> tuple[str, int] | None:
     return found
 
 
+def shown_path(path) -> str:
+    """`path` relative to the working directory when it lies below it (messages read shorter)."""
+    try:
+        return Path(path).resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except (ValueError, OSError):
+        return str(path)
+
+
+# --- syntax errors, said where the author made them --------------------------------------------
+
+BLOCK_TAGS = {"if", "for", "macro", "call", "filter", "block", "with", "autoescape", "raw", "set"}
+
+
+def unclosed_delimiter(source: str) -> tuple[int, str] | None:
+    r"""(line, message) of the first \VAR{ or \BLOCK{ whose `}` is missing from its line."""
+    for number, line in enumerate(source.splitlines(), 1):
+        for m in re.finditer(r"\\(VAR|BLOCK)\{", line):
+            depth, quote, i = 1, None, m.end()
+            while i < len(line) and depth:
+                c = line[i]
+                if quote:
+                    quote = None if c == quote else quote
+                elif c in "\"'":
+                    quote = c
+                elif c == "{":
+                    depth += 1
+                elif c == "}":
+                    depth -= 1
+                i += 1
+            if depth:
+                inner = line[m.end():]
+                call = re.match(r"\s*[\w.]+\s*\((?:[^()\"']|\"[^\"]*\"|'[^']*')*\)", inner)
+                hint = f" after `{call.group(0).strip()}`" if call else ""
+                return number, (f"\\{m.group(1)}{{ is not closed on this line: add the `}}`{hint}")
+    return None
+
+
+def open_blocks(env: jinja2.Environment, source: str, upto: int | None = None) -> list[tuple[str, int]]:
+    r"""The \BLOCK{...} statements still open (tag, line), innermost last, after line `upto`."""
+    stack: list[tuple[str, int]] = []
+    tokens = list(env.lex(source))
+    for i, (line, kind, value) in enumerate(tokens):
+        if upto is not None and line > upto:
+            break
+        if kind != "block_begin":
+            continue
+        name = next((v for _, k, v in tokens[i + 1:i + 3] if k == "name"), None)
+        if name is None:
+            continue
+        if name == "set":  # `set x = ...` is a statement; `set x` ... `endset` is a block
+            rest = []
+            for _, k, v in tokens[i + 1:]:
+                if k == "block_end":
+                    break
+                rest.append(v)
+            if "=" in rest:
+                continue
+        if name in BLOCK_TAGS:
+            stack.append((name, line))
+        elif name.startswith("end") and name[3:] in BLOCK_TAGS:
+            for j in range(len(stack) - 1, -1, -1):
+                if stack[j][0] == name[3:]:
+                    del stack[j:]
+                    break
+    return stack
+
+
+def syntax_error(env: jinja2.Environment, err: jinja2.TemplateSyntaxError, path) -> str:
+    """A Jinja syntax error at the line where the author went wrong, with the likely fix."""
+    filename = err.filename or str(path)
+    shown = shown_path(filename)
+    try:
+        source = Path(filename).read_text(encoding="utf-8")
+    except OSError:
+        return f"{shown}:{err.lineno}: {err.message}"
+    unclosed = unclosed_delimiter(source)
+    if unclosed and unclosed[0] <= (err.lineno or unclosed[0]):
+        line, message = unclosed
+        return f"{shown}:{line}: {message} (Jinja: {err.message})"
+    message = err.message or ""
+    if "Unexpected end of template" in message or "nesting mistake" in message:
+        try:
+            upto = None if "end of template" in message else err.lineno - 1
+            still_open = open_blocks(env, source, upto)
+        except jinja2.TemplateSyntaxError:
+            still_open = []
+        if still_open:
+            tag, line = still_open[-1]
+            where = "before the end of the file" if upto is None else f"before line {err.lineno}"
+            return (f"{shown}:{line}: \\BLOCK{{{tag} ...}} is never closed: add \\BLOCK{{end{tag}}} {where} "
+                    f"(Jinja: {message.split('. ')[0]})")
+    return f"{shown}:{err.lineno}: {message}"
+
+
+def line_map_path(tex: Path) -> Path:
+    """build/slides/<part>.tex.map: line n names the template line that wrote line n of the .tex."""
+    tex = Path(tex)
+    return tex.with_name(tex.name + ".map")
+
+
+def read_line_map(tex: Path) -> list[str]:
+    path = line_map_path(tex)
+    return path.read_text(encoding="utf-8").splitlines() if path.exists() else []
+
+
 def render_template(env: jinja2.Environment, path: Path, context: dict) -> str:
     """Render `path` (relative to a loader root) or raise RenderError naming file and line."""
+    return render_template_mapped(env, path, context)[0]
+
+
+def render_template_mapped(env: jinja2.Environment, path: Path, context: dict) -> tuple[str, list[str]]:
+    """(the rendered text, for each of its lines the template `file:line` that wrote it, or "")."""
     try:
         template = env.get_template(context.pop("_template_name"))
-        return template.render(**context)
+        marked = template.render(**context)
     except jinja2.TemplateSyntaxError as err:
-        raise RenderError(f"{err.filename or path}:{err.lineno}: {err.message}") from None
+        raise RenderError(syntax_error(env, err, path)) from None
     except Exception as err:  # noqa: BLE001 - every template error gets file:line
         where = _template_line(err)
-        place = f"{where[0]}:{where[1]}" if where else str(path)
+        place = f"{shown_path(where[0])}:{where[1]}" if where else shown_path(path)
         message = err.message if isinstance(err, jinja2.TemplateError) and err.message else str(err)
         if isinstance(err, RenderError):
             message = str(err)
         raise RenderError(f"{place}: {message}") from None
+    text, origins = take_marks(marked)
+    files: dict[str, str] = {}
+    for name in {o[0] for o in origins if o}:
+        try:
+            files[name] = shown_path(env.loader.get_source(env, name)[1])
+        except jinja2.TemplateNotFound:
+            files[name] = name
+    return text, [f"{files[o[0]]}:{o[1]}" if o else "" for o in origins]
 
 
 def render_part(part_dir: Path, slides_root: Path, templates_dir: Path, claims_dir: Path,
@@ -206,7 +381,8 @@ def render_part(part_dir: Path, slides_root: Path, templates_dir: Path, claims_d
     import tomllib
 
     meta = tomllib.loads((part_dir / "part.toml").read_text(encoding="utf-8"))
-    text = render_template(env, template, {"_template_name": f"{part_dir.name}/slides.tex.j2", "part": meta})
+    text, origins = render_template_mapped(env, template, {"_template_name": f"{part_dir.name}/slides.tex.j2",
+                                                           "part": meta})
     by_claim: dict[str, list[Use]] = {}
     for use in uses:
         if use.helper == "claim":
@@ -219,5 +395,6 @@ def render_part(part_dir: Path, slides_root: Path, templates_dir: Path, claims_d
         records.append(t | {"template": template.relative_to(slides_root.parent).as_posix(), "lines": [u.line for u in places],
                             "frames": sorted({u.frame for u in places})})
     write_text_atomic(out_tex, text)
+    write_text_atomic(line_map_path(out_tex), "\n".join(origins) + "\n")
     write_text_atomic(out_uses, json.dumps({"part": part_dir.name, "uses": records}, indent=1,
                                            ensure_ascii=False) + "\n")
