@@ -74,9 +74,9 @@ def substituted_mathml(name: str, args: list, result) -> str:
     """MathML of `lhs = expr with the values put in = result` for one call of formula `name`."""
     import sympy as sp
 
-    from mlsysim.core import derivations
+    from mlsysim.core import derivations, generate
 
-    derivations.modules()
+    generate.modules()
     f = derivations.FORMULAS[name]
     values = {s: sp.Symbol(number_name(v)) for s, v in zip(f.args, args)}
     body = _printer().doprint(f.expr.xreplace(values))
