@@ -38,7 +38,8 @@ ENGINE_SOURCES = sorted(str(p) for p in PACKAGE.rglob("*.py"))
 SPEC_FILES = sorted(str(p) for p in SPECS.glob("*.toml"))
 CURRENT_SPECS = B.spec_fingerprints(SPECS)
 DERIVATIONS = [str(PACKAGE / "core" / "derivations.py")] + sorted(str(p) for p in (PACKAGE / "core").glob("derive_*.py"))
-RENDER_SOURCES = [str(TOOLING / n) for n in ("render.py", "lint.py", "claims.py", "atomic.py")]
+RENDER_SOURCES = [str(TOOLING / n) for n in ("render.py", "lint.py", "claims.py", "atomic.py", "workload.py")]
+WORKLOAD = str(TOOLING / "workload.py")  # the workloads and comparisons claims and figures share
 
 
 def _spec_uptodate():
@@ -67,7 +68,7 @@ def task_claims():
     """Evaluate every claim of every part (one small JSON file per claim)."""
     return {"actions": [(B.evaluate_claims, [SLIDES, CLAIMS_DIR])],
             "file_dep": SPEC_FILES + ENGINE_SOURCES + [str(p) for p in B.claims_files(SLIDES)]
-            + [str(TOOLING / "claims.py")],
+            + [str(TOOLING / "claims.py"), WORKLOAD],
             "targets": [str(CLAIMS_DIR / "index.json")],
             "verbosity": 2}
 
@@ -91,7 +92,14 @@ def _render_part(part_dir, out_tex, out_uses):
 
 
 def task_slides():
-    """Render each part's template into build/slides/<part>.tex."""
+    """Render each part's template into build/slides/<part>.tex.
+
+    A loop over accelerators("lineup") reads the claims of each accelerator in the comparison, and
+    count_word() counts them: the comparisons of hardware.toml are part of what a part depends on."""
+    from doit.tools import config_changed
+    from mlsysim_deck.workload import comparison_keys
+
+    compared = comparison_keys(SPECS)
     for part in B.parts(SLIDES):
         part_dir = SLIDES / part["dir"]
         used = [str(CLAIMS_DIR / f"{c}.json") for c in _claim_uses(part_dir)]
@@ -102,17 +110,23 @@ def task_slides():
                "file_dep": [str(part_dir / "slides.tex.j2"), str(part_dir / "part.toml")] + DERIVATIONS
                + used + macros + RENDER_SOURCES,
                "task_dep": ["claims"],
+               "uptodate": [config_changed(compared)],
                "targets": [str(out_tex), str(out_uses)]}
 
 
 def task_listing():
-    """Run each code listing; what it prints is what the slide shows."""
+    """Run each code listing; what it prints is what the slide shows.
+
+    A listing depends on the claims it reads (its \\VAR{claim("id")} placeholders and `# prints:`
+    declarations) and on the spec values it read when it last ran."""
     for src in sorted(SLIDES.glob("*/listings/*.py")):
         part = src.parent.parent.name
         out = BUILD / "listings" / part
+        used = [str(CLAIMS_DIR / f"{c}.json") for c in B.listing_claims(src.read_text(encoding="utf-8"))]
         yield {"name": f"{part}/{src.stem}",
-               "actions": [(B.run_listing, [src, out, ENGINE, SPECS])],
-               "file_dep": [str(src)] + ENGINE_SOURCES,
+               "actions": [(B.run_listing, [src, out, ENGINE, SPECS, CLAIMS_DIR])],
+               "file_dep": [str(src)] + ENGINE_SOURCES + used,
+               "task_dep": ["claims"],
                "uptodate": _spec_uptodate(),
                "targets": [str(out / f"{src.stem}.py"), str(out / f"{src.stem}.out")]}
 
@@ -125,7 +139,8 @@ def task_figure():
         out = BUILD / "figures" / f"{script.stem}.pdf"
         yield {"name": script.stem,
                "actions": [(B.run_figure, [script, out, SPECS])],
-               "file_dep": [str(script), *sorted(str(p) for p in FIGURES.glob("_*.py"))] + ENGINE_SOURCES,
+               "file_dep": [str(script), *sorted(str(p) for p in FIGURES.glob("_*.py"))] + ENGINE_SOURCES
+               + [WORKLOAD],
                "uptodate": _spec_uptodate(),
                "targets": [str(out)]}
 

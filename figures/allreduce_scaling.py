@@ -1,9 +1,9 @@
 """AllReduce of 1 GB against GPU count, over NVLink and over the network (ring, alpha-beta)."""
 import mlsysim
+from mlsysim_deck.workload import AR_MESSAGE as MESSAGE  # the slide's example: 1 GB of gradients
 
 from _style import SEQUENCE, plt, save
 
-MESSAGE = 1e9  # the slide's example: 1 GB of gradients
 GPUS = [2 ** k for k in range(1, 14)]
 
 
@@ -18,7 +18,7 @@ def main(out_path):
         ax.semilogx(GPUS, [1e3 * f.ring_allreduce_time(MESSAGE, n, bw, lat) for n in GPUS], "-o", ms=3,
                     color=color, label=label, base=2)
     ax.set_xlabel("GPUs in the ring")
-    ax.set_ylabel("Ring AllReduce of 1 GB (ms)")
+    ax.set_ylabel(f"Ring AllReduce of {MESSAGE / 1e9:.0f} GB (ms)")
     ax.set_ylim(bottom=0)
     ax.legend(fontsize=8, frameon=False)
     save(fig, out_path)

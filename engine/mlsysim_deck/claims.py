@@ -169,7 +169,8 @@ class Claim:
     def record(self) -> dict:
         return {"id": self.id, "kind": self.kind, "value": self.value, "unit": self.value_unit,
                 "text": self.plain, "latex": self.render_latex(), "inputs": self.inputs,
-                "formulas": self.formulas, "note": self.note, "declared_at": self.declared_at}
+                "formulas": self.formulas, "note": self.note, "declared_at": self.declared_at,
+                "scale": self.scale}  # numbers: the text shows value * scale (100 for a percentage)
 
 
 class Claims:

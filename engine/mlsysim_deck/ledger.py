@@ -188,7 +188,7 @@ def write_ledger(claims_json: Path, pdf: Path, spec_dir: Path, out: Path) -> boo
 if __name__ == "__main__":
     import sys
 
-    root = Path(__file__).resolve().parents[3]
+    root = Path(__file__).resolve().parents[2]  # the repository (engine/mlsysim_deck/ is two below)
     build = Path(sys.argv[1]) if len(sys.argv) > 1 else root / "build"
     write_ledger(build / "claims.json", build / "deck.pdf", root / "engine" / "mlsysim" / "specs",
                  build / "ledger.html")

@@ -3,7 +3,8 @@
 import mlsysim
 from mlsysim import Q
 from mlsysim_deck import Claims
-from mlsysim.registry import assumption, precision_bytes
+from mlsysim_deck.workload import bytes_per_weight, context
+from mlsysim.registry import assumption
 
 claims = Claims(__file__)
 Cloud = mlsysim.Hardware.Cloud
@@ -24,7 +25,7 @@ ROWS = {  # the fidelity table: id -> solve() arguments
 
 
 def base_bits():
-    return precision_bytes(assumption("serving", "precision")) * 8
+    return bytes_per_weight() * 8
 
 
 def solve(hw=H100, **kw):
@@ -79,8 +80,8 @@ claims.quantity("comp.int4.compute_time", lambda: Q(quant(4).compressed.compute_
 claims.text("comp.fp16.bottleneck", lambda: quant(16).bottleneck)
 claims.text("comp.int4.bottleneck", lambda: quant(4).bottleneck)
 claims.statement("comp.int4_still_memory_bound", "still memory-bound", lambda: quant(4).bottleneck == "Memory")
-claims.quantity("comp.kv", lambda: Q(llama.kv_bytes_per_token(precision_bytes(assumption("serving", "precision")))
-                                     * int(assumption("serving", "context_tokens")), "B"), unit="GB", fmt=".2f")
+claims.quantity("comp.kv", lambda: Q(llama.kv_bytes_per_token(bytes_per_weight()) * context(), "B"), unit="GB",
+                fmt=".2f")
 
 # --- Exercise 3 ----------------------------------------------------------------------------------
 claims.statement("comp.int8_wins", "INT8 quantisation is the better deal",

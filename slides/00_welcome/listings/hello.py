@@ -1,3 +1,5 @@
+# prints: {setup.version}
+# prints: {demo.bottleneck}
 import mlsysim
 print(mlsysim.__version__)
 model = mlsysim.Models.Language.Llama3_8B
