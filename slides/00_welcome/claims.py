@@ -1,4 +1,5 @@
 """Part 0 claims: the opening hook, the live answer, the taxonomy."""
+import sys
 import time
 import tomllib
 from pathlib import Path
@@ -50,11 +51,16 @@ claims.statement("hook.iron_law_below_reported", "a lower bound: restarts and ch
 
 def _solve_seconds():
     llama, hw = mlsysim.Models.Language.Llama3_8B, H100
-    mlsysim.Engine.solve(llama, hw, batch_size=1)
-    start = time.perf_counter()
-    for _ in range(100):
-        mlsysim.Engine.solve(llama, hw, batch_size=1)
-    return (time.perf_counter() - start) / 100
+    mlsysim.Engine.solve(llama, hw, batch_size=1)  # (the claim's record of formulas comes from this call)
+    previous = sys.getprofile()
+    sys.setprofile(None)  # time the engine, not the build's formula recorder
+    try:
+        start = time.perf_counter()
+        for _ in range(100):
+            mlsysim.Engine.solve(llama, hw, batch_size=1)
+        return (time.perf_counter() - start) / 100
+    finally:
+        sys.setprofile(previous)
 
 
 claims.statement("demo.under_a_millisecond", "well under a millisecond", lambda: _solve_seconds() < 1e-3)
