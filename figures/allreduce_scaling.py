@@ -8,7 +8,7 @@ GPUS = [2 ** k for k in range(1, 14)]
 
 
 def main(out_path):
-    c = mlsysim.Systems.Clusters.Frontier_8K
+    c = mlsysim.Systems.Clusters.Research_256  # the cluster of the slide's AllReduce claims
     f = mlsysim.core.formulas
     fig, ax = plt.subplots(figsize=(4.6, 3.2))
     links = ((f"NVLink ({c.scaleup_bw / 1e9:.0f} GB/s each way)", c.scaleup_bw, c.scaleup_latency, SEQUENCE[2]),

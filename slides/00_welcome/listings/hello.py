@@ -1,4 +1,3 @@
-# prints: {setup.version}
 # prints: {demo.bottleneck}
 import mlsysim
 print(mlsysim.__version__)
