@@ -188,3 +188,32 @@ def test_figure_values_moved_with_the_specs(deck):
     assert "8,192-token prompt" in figure_text(deck, "serving_hw")
     assert "NVLink (500 GB/s each way)" in figure_text(deck, "allreduce_scaling")
     assert "4,096" not in figure_text(deck, "roofline") + figure_text(deck, "precision")
+
+
+# --- the build's own check of a listing's output (no build needed) -----------------------------------
+
+RECORDS = {"serving.ttft": {"id": "serving.ttft", "kind": "quantity", "value": 133.17053399222152, "unit": "ms",
+                            "text": "133 ms", "scale": 1.0},
+           "context": {"id": "context", "kind": "number", "value": 4096.0, "unit": "", "text": "4,096",
+                       "scale": 1.0}}
+LISTING = 'import x\n# prints: TTFT: {serving.ttft} ms\n# --- slide ---\nr = solve(seq_len=\\VAR{claim("context")})\n'
+
+
+def test_a_listing_is_filled_in_and_its_declarations_hidden():
+    from mlsysim_deck.build import fill_listing, listing_claims, split_listing
+
+    filled = fill_listing(LISTING, RECORDS.__getitem__)
+    assert "r = solve(seq_len=4096)" in filled
+    assert split_listing(filled)[1] == "r = solve(seq_len=4096)\n"
+    assert listing_claims(LISTING) == ["context", "serving.ttft"]
+
+
+def test_an_output_line_that_disagrees_with_its_claim_fails_naming_the_listing_line(tmp_path):
+    from mlsysim_deck.build import BuildError, check_prints
+
+    src = tmp_path / "two_phase.py"
+    check_prints(src, LISTING, "TTFT: 133.17053 ms\n", RECORDS.__getitem__)  # the value to the 5 decimals printed: agrees
+    with pytest.raises(BuildError, match=r"(?s)two_phase\.py:2: the listing's output disagrees .*serving\.ttft is 133 ms"):
+        check_prints(src, LISTING, "TTFT: 284.12 ms\n", RECORDS.__getitem__)
+    with pytest.raises(BuildError, match=r"two_phase\.py:2: no printed line has the form 'TTFT: \{serving\.ttft\} ms'"):
+        check_prints(src, LISTING, "ITL: 4.64 ms\n", RECORDS.__getitem__)
