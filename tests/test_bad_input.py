@@ -116,17 +116,17 @@ def test_a_listing_that_raises(repo):
 
 def test_template_uses_an_unknown_claim(repo):
     template = repo / "slides" / "01_roofline" / "slides.tex.j2"
-    line = _line_of(template, 'claim("ridge.H100")')
-    _edit(template, 'claim("ridge.H100")', 'claim("ridge.NoSuchGPU")')  # fictional: never a real chip
+    line = _line_of(template, 'claim("hw.H100.peak")')
+    _edit(template, 'claim("hw.H100.peak")', 'claim("hw.NoSuchGPU.peak")')  # fictional: never a real chip
     error, _ = failed_build(repo)
-    assert f"slides/01_roofline/slides.tex.j2:{line}: unknown claim 'ridge.NoSuchGPU'" in error
+    assert f"slides/01_roofline/slides.tex.j2:{line}: unknown claim 'hw.NoSuchGPU.peak'" in error
     assert not (repo / "build" / "slides" / "01_roofline.tex").exists()
 
 
 def test_template_uses_a_non_literal_claim_id(repo):
     template = repo / "slides" / "01_roofline" / "slides.tex.j2"
-    line = _line_of(template, 'claim("ridge.H100")')
-    _edit(template, 'claim("ridge.H100")', 'claim("ridge." ~ "H100")')
+    line = _line_of(template, 'claim("hw.H100.peak")')
+    _edit(template, 'claim("hw.H100.peak")', 'claim("hw." ~ "H100.peak")')
     error, _ = failed_build(repo)
     assert f"slides/01_roofline/slides.tex.j2:{line}: claim() needs a literal name" in error
     assert not (repo / "build" / "slides" / "01_roofline.tex").exists()

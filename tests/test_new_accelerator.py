@@ -32,13 +32,29 @@ def add_zeta(spec_dir, comparisons='["lineup", "flagships"]'):
     path.write_text(path.read_text(encoding="utf-8") + ZETA.format(comparisons=comparisons), encoding="utf-8")
 
 
+REBUILT = {}
+
+
 @pytest.fixture(scope="module")
 def deck(tmp_path_factory):
+    """A copy built as it is, then rebuilt with Zeta 1 added to hardware.toml (the only edit)."""
     repo = copy_repo(tmp_path_factory.mktemp("zeta") / "repo")
+    first = doit(repo, *TASKS)
+    assert first.returncode == 0, first.stdout + first.stderr
     add_zeta(repo / "engine" / "mlsysim" / "specs")
     proc = doit(repo, *TASKS)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+    REBUILT["tasks"] = {ln[3:].strip() for ln in proc.stdout.splitlines() if ln.startswith(".  ")}
     return repo
+
+
+def test_the_incremental_build_redraws_what_compares_accelerators(deck):
+    rebuilt = REBUILT["tasks"]
+    assert {"slides:01_roofline", "slides:02_serving", "figure:roofline", "figure:serving_hw",
+            "listing:01_roofline/three_vendors"} <= rebuilt, rebuilt
+    # what shows no comparison of accelerators stays as it was
+    assert not rebuilt & {"figure:bubble_fraction", "figure:cluster_mtbf", "listing:02_serving/two_phase",
+                          "slides:00_welcome"}, rebuilt
 
 
 def claims(repo):
