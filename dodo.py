@@ -39,7 +39,8 @@ ENGINE_SOURCES = sorted(str(p) for p in PACKAGE.rglob("*.py"))
 SPEC_FILES = sorted(str(p) for p in SPECS.glob("*.toml"))
 CURRENT_SPECS = B.spec_fingerprints(SPECS)
 DERIVATIONS = [str(PACKAGE / "core" / "derivations.py")] + sorted(str(p) for p in (PACKAGE / "core").glob("derive_*.py"))
-RENDER_SOURCES = [str(TOOLING / n) for n in ("render.py", "lint.py", "claims.py", "atomic.py")]
+RENDER_SOURCES = [str(TOOLING / n) for n in ("render.py", "lint.py", "claims.py", "atomic.py", "workload.py")]
+WORKLOAD = str(TOOLING / "workload.py")  # the workloads and comparisons claims and figures share
 
 
 def _spec_uptodate():
@@ -66,7 +67,7 @@ def task_claims():
     """Evaluate every claim of every part (one small JSON file per claim)."""
     return {"actions": [(B.evaluate_claims, [SLIDES, CLAIMS_DIR])],
             "file_dep": SPEC_FILES + ENGINE_SOURCES + [str(p) for p in B.claims_files(SLIDES)]
-            + [str(TOOLING / "claims.py")],
+            + [str(TOOLING / "claims.py"), WORKLOAD],
             "targets": [str(CLAIMS_DIR / "index.json"), str(CLAIMS_DIR / "records.sha256")],
             "verbosity": 2}
 
@@ -82,6 +83,12 @@ def _claim_uses(part_dir: Path) -> list[str]:
     return sorted({u.name for u in uses if u.helper in ("claim", "count")})
 
 
+def _compares(part_dir: Path) -> bool:
+    """Whether a part's template loops over or counts a comparison of accelerators."""
+    source = (part_dir / "slides.tex.j2").read_text(encoding="utf-8")
+    return "accelerators(" in source or "count_word(" in source
+
+
 @B.reported
 def _render_part(part_dir, out_tex, out_uses, claim_ids):
     from mlsysim_deck.render import render_part
@@ -94,7 +101,13 @@ def task_slides():
     """Render each part's template into build/slides/<part>.tex (and its line map, <part>.tex.map).
 
     A part reruns when the text of a claim it prints moves (B.ClaimsUnchanged, checked after the
-    claims task ran); an unknown claim id renders, so the error names the template line."""
+    claims task ran); an unknown claim id renders, so the error names the template line.  A loop over
+    accelerators("lineup") reads the claims of each accelerator in the comparison, and count_word()
+    counts them: the comparisons of hardware.toml are part of what a part depends on."""
+    from doit.tools import config_changed
+    from mlsysim_deck.workload import comparison_keys
+
+    compared = comparison_keys(SPECS)
     for part in B.parts(SLIDES):
         part_dir = SLIDES / part["dir"]
         used = _claim_uses(part_dir)
@@ -104,19 +117,25 @@ def task_slides():
                "actions": [(_render_part, [str(part_dir), str(out_tex), str(out_uses), used])],
                "file_dep": [str(part_dir / "slides.tex.j2"), str(part_dir / "part.toml")] + DERIVATIONS
                + macros + RENDER_SOURCES,
-               "uptodate": [B.ClaimsUnchanged(used, CLAIMS_DIR, CURRENT_SPECS)],
+               "uptodate": [B.ClaimsUnchanged(used, CLAIMS_DIR, CURRENT_SPECS)]
+               + ([config_changed(compared)] if _compares(part_dir) else []),
                "task_dep": ["claims"],
                "targets": [str(out_tex), str(out_uses), str(out_tex) + ".map"]}
 
 
 def task_listing():
-    """Run each code listing; what it prints is what the slide shows."""
+    """Run each code listing; what it prints is what the slide shows.
+
+    A listing depends on the claims it reads (its \\VAR{claim("id")} placeholders and `# prints:`
+    declarations) and on the spec values it read when it last ran."""
     for src in sorted(SLIDES.glob("*/listings/*.py")):
         part = src.parent.parent.name
         out = BUILD / "listings" / part
+        used = [str(CLAIMS_DIR / f"{c}.json") for c in B.listing_claims(src.read_text(encoding="utf-8"))]
         yield {"name": f"{part}/{src.stem}",
-               "actions": [(B.run_listing, [src, out, ENGINE, SPECS])],
-               "file_dep": [str(src)] + ENGINE_SOURCES,
+               "actions": [(B.run_listing, [src, out, ENGINE, SPECS, CLAIMS_DIR])],
+               "file_dep": [str(src)] + ENGINE_SOURCES + used,
+               "task_dep": ["claims"],
                "uptodate": _spec_uptodate(),
                "targets": [str(out / f"{src.stem}.py"), str(out / f"{src.stem}.out")]}
 
@@ -130,7 +149,7 @@ def task_figure():
         yield {"name": script.stem,
                "actions": [(B.run_figure, [script, out, SPECS])],
                "file_dep": [str(script), *sorted(str(p) for p in FIGURES.glob("_*.py")), str(TOOLING / "lint.py")]
-               + ENGINE_SOURCES,
+               + ENGINE_SOURCES + [WORKLOAD],
                "uptodate": _spec_uptodate(),
                "targets": [str(out)]}
 

@@ -1,14 +1,14 @@
 """AllReduce of 1 GB against GPU count, over NVLink and over the network (ring, alpha-beta)."""
 import mlsysim
+from mlsysim_deck.workload import AR_MESSAGE as MESSAGE  # the slide's example: 1 GB of gradients
 
 from _style import SEQUENCE, plt, save
 
-MESSAGE = 1e9  # the slide's example: 1 GB of gradients
 GPUS = [2 ** k for k in range(1, 14)]
 
 
 def main(out_path):
-    c = mlsysim.Systems.Clusters.Frontier_8K
+    c = mlsysim.Systems.Clusters.Research_256  # the cluster of the slide's AllReduce claims
     f = mlsysim.core.formulas
     fig, ax = plt.subplots(figsize=(4.6, 3.2))
     links = ((f"NVLink ({c.scaleup_bw / 1e9:.0f} GB/s each way)", c.scaleup_bw, c.scaleup_latency, SEQUENCE[2]),

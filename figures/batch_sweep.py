@@ -3,19 +3,20 @@ import numpy as np
 
 import mlsysim
 from mlsysim import Engine
+from mlsysim_deck.workload import SHORT_CONTEXT, context
 
 from _style import SEQUENCE, plt, save
 
-CONTEXTS = [0, 512, 4096]
 BATCHES = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024]
 
 
 def main(out_path):
     llama, hw = mlsysim.Models.Language.Llama3_8B, mlsysim.Hardware.Cloud.H100
+    CONTEXTS = [0, SHORT_CONTEXT, context()]  # no KV cache, a short context, the serving context
     fig, ax = plt.subplots(figsize=(4.6, 3.6))
     sweep = Engine.sweep(llama, hw, batch_size=np.array(BATCHES)[None, :], seq_len=np.array(CONTEXTS)[:, None])
     for color, ctx, tput, bound in zip(SEQUENCE, CONTEXTS, sweep.throughput, sweep.compute_bound):
-        ax.loglog(BATCHES, tput, "-", color=color, label=f"context {ctx} tokens")
+        ax.loglog(BATCHES, tput, "-", color=color, label=f"context {ctx:,d} tokens")
         for b, t, compute in zip(BATCHES, tput, bound):
             ax.plot(b, t, "s" if compute else "o", color=color, ms=4, mfc=color if compute else "white")
     ax.set_xlabel("Batch size")

@@ -1,7 +1,8 @@
 """Llama-3 8B on an H100: weight size and decode ITL (batch 1) per weight precision."""
 import mlsysim
 from mlsysim import spec
-from mlsysim.registry import assumption, precision_bytes
+from mlsysim.registry import precision_bytes
+from mlsysim_deck.workload import context, serving_precision
 
 from _style import SEQUENCE, plt, save
 
@@ -22,8 +23,7 @@ def main(out_path):
     a.text(3.4, hw.si("memory_capacity") / 1e9, f"{hw.name} HBM", fontsize=7, ha="right", va="bottom")
     c.bar(labels, [r.compressed.latency_s * 1e3 for r in runs], color=SEQUENCE[:4])
     c.set_ylabel(f"Decode step, batch {BATCH} (ms)")
-    context = int(assumption("serving", "context_tokens"))
-    c.set_title(f"KV cache at {assumption('serving', 'precision').upper()}, {context} tokens", fontsize=8)
+    c.set_title(f"KV cache at {serving_precision().upper()}, {context():,d} tokens", fontsize=8)
     for ax in (a, c):
         ax.grid(axis="x", visible=False)
     save(fig, out_path)

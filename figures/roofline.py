@@ -1,10 +1,12 @@
-"""The roofline of the five accelerators, with Llama-3 8B decode (batch 1..256) and ResNet-50 (batch 256)."""
+"""The roofline of the accelerator line-up (specs/hardware.toml), with Llama-3 8B decode (batch 1..256)
+and ResNet-50 (at the compute wall's batch)."""
 import numpy as np
 
 import mlsysim
 from mlsysim import Engine
+from mlsysim_deck.workload import RESNET_BATCH, accelerators, context
 
-from _style import COLORS, plt, save
+from _style import accelerator_colors, plt, save
 
 BATCHES = [1, 4, 16, 64, 256]
 
@@ -14,12 +16,13 @@ def main(out_path):
     llama, resnet = mlsysim.Models.Language.Llama3_8B, mlsysim.Models.Vision.ResNet50
     fig, ax = plt.subplots(figsize=(7.2, 4.2))
     ai = np.logspace(-1, 5, 400)
-    for key in ["A100", "H100", "B200", "MI300X", "Gaudi3"]:
-        hw = getattr(cloud, key)
+    lineup = accelerators("lineup")
+    colors = accelerator_colors([hw.key for hw in lineup])
+    for hw in lineup:
         peak, bw = hw.si("peak_flops"), hw.si("memory_bandwidth")
-        ax.loglog(ai, np.minimum(peak, bw * ai) / 1e12, color=COLORS[key], lw=1.8, label=hw.name)
+        ax.loglog(ai, np.minimum(peak, bw * ai) / 1e12, color=colors[hw.key], lw=1.8, label=hw.name)
         ridge = Engine.ridge_point(hw).magnitude
-        ax.plot([ridge], [peak / 1e12], "o", color=COLORS[key], ms=4)
+        ax.plot([ridge], [peak / 1e12], "o", color=colors[hw.key], ms=4)
     h100 = cloud.H100
     for b in BATCHES:
         p = Engine.solve(llama, h100, batch_size=b)
@@ -27,12 +30,13 @@ def main(out_path):
         ax.plot(p.arithmetic_intensity.magnitude, achieved, "s", color="black", ms=4)
         ax.annotate(f"B={b}", (p.arithmetic_intensity.magnitude, achieved), textcoords="offset points",
                     xytext=(4, -10), fontsize=7)
-    r = Engine.solve(resnet, h100, batch_size=256)
+    r = Engine.solve(resnet, h100, batch_size=RESNET_BATCH)
     ax.plot(r.arithmetic_intensity.magnitude, r.flops / r.latency_s / 1e12, "^", color="black", ms=6)
     ax.annotate(f"{resnet.name}, B={r.batch_size} ({h100.name})",
                 (r.arithmetic_intensity.magnitude, r.flops / r.latency_s / 1e12),
                 textcoords="offset points", xytext=(-120, 8), fontsize=8)
-    ax.text(1.2, 0.4, "Llama-3 8B decode on H100\n(squares; attained FLOP/s)", fontsize=8)
+    ax.text(1.2, 0.4, f"Llama-3 8B decode on {h100.key}, {context():,d}-token context\n(squares; attained FLOP/s)",
+            fontsize=8)
     ax.set_xlabel("Arithmetic intensity (FLOP/B)")
     ax.set_ylabel("Attainable TFLOP/s")
     ax.set_ylim(0.1, 5000)

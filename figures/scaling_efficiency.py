@@ -1,10 +1,10 @@
 """Scaling efficiency against cluster size: DistributedModel on a fixed global batch."""
 import mlsysim
+from mlsysim_deck.workload import SCALE_BATCH as BATCH, SCALE_MICRO as MICRO, SCALE_SEQ as SEQ  # as the slide's table
 
 from _style import SEQUENCE, plt, save
 
 GPUS = [8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192]
-BATCH, SEQ, MICRO = 2048, 8192, 64  # Llama 3's 16M-token batch; up to 64 microbatches
 
 
 def main(out_path):
@@ -24,5 +24,5 @@ def main(out_path):
     ax.set_ylabel("Scaling efficiency (%)")
     ax.set_ylim(0, 100)
     ax.legend(fontsize=7, frameon=False, loc="lower left")
-    ax.set_title(f"global batch {BATCH} x {SEQ} tokens; points only where it fits", fontsize=8)
+    ax.set_title(f"global batch {BATCH:,d} x {SEQ:,d} tokens; points only where it fits", fontsize=8)
     save(fig, out_path)

@@ -86,10 +86,11 @@ def test_negative_zero_or_nan(repo, value, says):
 
 def test_unknown_hardware_in_a_claim(repo):
     claims = repo / "slides" / "01_roofline" / "claims.py"
-    line = _append(claims, 'claims.quantity("test.h200", lambda: Cloud.H200.memory_bandwidth, unit="TB/s")')
+    # a clearly fictional accelerator, so adding a real one to hardware.toml never breaks this test
+    line = _append(claims, 'claims.quantity("test.nosuch", lambda: Cloud.NoSuchGPU.memory_bandwidth, unit="TB/s")')
     error, _ = failed_build(repo)
-    assert f"slides/01_roofline/claims.py:{line}: claim 'test.h200' failed" in error
-    assert "mlsysim.Hardware.Cloud has no 'H200'; known: H100, A100" in error
+    assert f"slides/01_roofline/claims.py:{line}: claim 'test.nosuch' failed" in error
+    assert "mlsysim.Hardware.Cloud has no 'NoSuchGPU'; known: H100, A100" in error
 
 
 def test_unknown_model_in_a_listing(repo):
@@ -115,17 +116,17 @@ def test_a_listing_that_raises(repo):
 
 def test_template_uses_an_unknown_claim(repo):
     template = repo / "slides" / "01_roofline" / "slides.tex.j2"
-    line = _line_of(template, 'claim("ridge.H100")')
-    _edit(template, 'claim("ridge.H100")', 'claim("ridge.H200")')
+    line = _line_of(template, 'claim("hw.H100.peak")')
+    _edit(template, 'claim("hw.H100.peak")', 'claim("hw.NoSuchGPU.peak")')  # fictional: never a real chip
     error, _ = failed_build(repo)
-    assert f"slides/01_roofline/slides.tex.j2:{line}: unknown claim 'ridge.H200'" in error
+    assert f"slides/01_roofline/slides.tex.j2:{line}: unknown claim 'hw.NoSuchGPU.peak'" in error
     assert not (repo / "build" / "slides" / "01_roofline.tex").exists()
 
 
 def test_template_uses_a_non_literal_claim_id(repo):
     template = repo / "slides" / "01_roofline" / "slides.tex.j2"
-    line = _line_of(template, 'claim("ridge.H100")')
-    _edit(template, 'claim("ridge.H100")', 'claim("ridge." ~ "H100")')
+    line = _line_of(template, 'claim("hw.H100.peak")')
+    _edit(template, 'claim("hw.H100.peak")', 'claim("hw." ~ "H100.peak")')
     error, _ = failed_build(repo)
     assert f"slides/01_roofline/slides.tex.j2:{line}: claim() needs a literal name" in error
     assert not (repo / "build" / "slides" / "01_roofline.tex").exists()

@@ -328,7 +328,7 @@ def test_a_typed_count_word_suggests_the_count_claim():
     problems = lint_text("\\begin{frame}{Five Accelerators on One Roofline}\n", "slides.tex.j2", known)
     assert problems[0].startswith("slides.tex.j2:1: hard-coded number word 'Five' in")
     assert "a count comes from what it counts" in problems[0]
-    assert "\\VAR{claim(\"roofline.accelerators.count\")}" in problems[0]  # len(ALL) as a word: five
+    assert "\\VAR{count_word(\"lineup\")}" in problems[0]  # the line-up of hardware.toml, counted
 
 
 def test_the_hierarchical_allreduce_drawing_follows_the_node_size(tmp_path):

@@ -15,6 +15,10 @@ class Accelerator:
     def name(self) -> str:
         return self.spec.si("name")
 
+    @property
+    def vendor(self) -> str:
+        return self.spec.si("vendor")
+
     def si(self, field: str) -> float:
         return self.spec.si(field)
 

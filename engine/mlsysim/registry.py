@@ -67,6 +67,9 @@ class Catalog:
         return get(self._stem, name)
 
     def __iter__(self):
+        """Every entry, in file order.  Iterating reads which entries exist (key "<stem>.tables"), so
+        what loops over all accelerators is rebuilt when one is added."""
+        _spec.record(f"{self._stem}.tables")
         return iter(get(self._stem, n) for n in self.names())
 
     def __dir__(self):

@@ -59,6 +59,7 @@ def text(required: bool = True) -> Field:
 FIELDS: dict[str, dict[str, Field]] = {
     "hardware": {
         "name": text(),
+        "vendor": text(),  # who makes it: the Predict table's column heads
         "peak_flops": quantity("FLOP/s"),
         "memory_bandwidth": quantity("B/s"),
         "memory_capacity": quantity("B"),
@@ -66,6 +67,9 @@ FIELDS: dict[str, dict[str, Field]] = {
         # Part 2 (disaggregated serving) and Part 3 (2:4 sparsity); optional, so absent means unknown
         "scaleout_link": text(required=False),  # a table of links.toml: the server's NIC per GPU
         "sparse_peak_flops": quantity("FLOP/s", required=False),  # with 2:4 structured sparsity
+        # the deck's comparisons this accelerator appears in (a list of names; absent: the line-up
+        # only).  A choice of the tutorial, not a fact of the chip: the engine never reads it.
+        "comparisons": text(required=False),
     },
     "transformer": {
         "name": text(),

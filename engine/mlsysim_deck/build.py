@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import runpy
 import shutil
 import subprocess
@@ -101,6 +102,7 @@ def spec_fingerprints(spec_dir: Path) -> dict[str, str]:
     prints = {}
     for path in sorted(Path(spec_dir).glob("*.toml")):
         data = tomllib.loads(path.read_text(encoding="utf-8"))
+        prints[f"{path.stem}.tables"] = json.dumps(list(data))  # which entries exist (read by iterating)
         for table, body in data.items():
             if not isinstance(body, dict):
                 continue
@@ -339,31 +341,134 @@ def what_changed(specs_before: dict | None, specs_now: dict, before: dict, recor
 
 
 # --- listings ----------------------------------------------------------------------------------
+#
+# A listing's workload values come from the claims, never typed twice: in the listing's source,
+# \VAR{claim("context")} stands for the claim's value as a Python literal (4096; 0.7; a text claim
+# verbatim), filled in before the listing runs, so the slide shows the concrete code that ran.
+# A comment line `# prints: TTFT: {serving.ttft} ms` declares an output line that states claims:
+# after the run, some printed line must match it with each {claim.id} agreeing with the claim to the
+# digits printed ({} matches any number; a run of spaces any run).  Declarations are never shown.
+
+PLACEHOLDER = re.compile(r'\\VAR\{claim\("([^"]+)"\)\}')
+PRINTS = re.compile(r"^[ \t]*# prints: (.*)$", re.M)
+NUMBER = r"[-+\u2212]?\d[\d,]*(?:\.\d+)?(?:[eE][-+]?\d+)?"
 
 
 def split_listing(source: str) -> tuple[str, str]:
-    """(hidden setup, code shown on the slide): lines up to SETUP_MARKER are setup."""
+    """(hidden setup, code shown on the slide): lines up to SETUP_MARKER are setup; `# prints:`
+    declarations are never shown."""
     if SETUP_MARKER in source:
         setup, shown = source.split(SETUP_MARKER, 1)
-        return setup, shown.lstrip("\n")
-    return "", source
+        shown = shown.lstrip("\n")
+    else:
+        setup, shown = "", source
+    shown = "".join(ln for ln in shown.splitlines(keepends=True) if not PRINTS.match(ln))
+    return setup, shown
+
+
+def listing_claims(source: str) -> list[str]:
+    """Claim ids a listing reads: its placeholders and the claims its `# prints:` lines state."""
+    ids = set(PLACEHOLDER.findall(source))
+    for pattern in PRINTS.findall(source):
+        ids.update(i for i in re.findall(r"\{([^{}]*)\}", pattern) if i)
+    return sorted(ids)
+
+
+def claim_record(claims_dir: Path, claim_id: str, where: str) -> dict:
+    path = Path(claims_dir) / f"{claim_id}.json"
+    if not path.exists():
+        raise BuildError(f"{where}: unknown claim {claim_id!r} (no claims.py declares it)")
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def python_literal(record: dict) -> str:
+    """A claim's value as the listing's code writes it: 4096, 0.7 (unscaled: a fraction stays a
+    fraction), a quantity in the claim's unit, a text claim as its text."""
+    value = record["value"]
+    if record["kind"] in ("text", "statement") or isinstance(value, str):
+        return str(record["text"])
+    value = float(value)
+    return str(int(value)) if value.is_integer() else repr(value)
+
+
+def fill_listing(source: str, lookup) -> str:
+    """The listing's source with every \\VAR{claim("id")} replaced by lookup(id)'s value."""
+    return PLACEHOLDER.sub(lambda m: python_literal(lookup(m.group(1))), source)
+
+
+def _line_of(source: str, offset: int) -> int:
+    return source.count("\n", 0, offset) + 1
+
+
+def check_prints(src: Path, source: str, output: str, lookup) -> None:
+    """Each `# prints:` declaration matches a printed line whose numbers agree with the claims."""
+    lines = output.splitlines()
+    for m in PRINTS.finditer(source):
+        pattern, where = m.group(1).rstrip(), f"{shown_path(src)}:{_line_of(source, m.start())}"
+        parts = re.split(r"\{([^{}]*)\}", pattern)
+        regex, ids = "", []
+        for i, part in enumerate(parts):
+            if i % 2 == 0:  # the pattern's own text; a run of spaces matches any run (aligned columns)
+                regex += "".join(r"\s+" if w.isspace() else re.escape(w) for w in re.split(r"(\s+)", part) if w)
+                continue
+            record = lookup(part) if part else None
+            if record is not None and (record["kind"] in ("text", "statement") or isinstance(record["value"], str)):
+                regex += re.escape(str(record["text"]))
+                continue
+            regex += f"({NUMBER})"
+            ids.append(part)
+        matched = [ln for ln in lines if re.fullmatch(regex, ln.strip())]
+        if not matched:
+            raise BuildError(f"{where}: no printed line has the form {pattern!r}; the listing printed:\n"
+                             + "\n".join(f"    {ln}" for ln in lines[:12]))
+        problems = []
+        for ln in matched:
+            numbers = re.fullmatch(regex, ln.strip()).groups()
+            wrong = [f"{cid} is {lookup(cid)['text']}" for cid, shown in zip(ids, numbers)
+                     if cid and not agrees(shown, lookup(cid))]
+            if not wrong:
+                break
+            problems.append(f"    {ln.strip()!r}: but {'; '.join(wrong)}")
+        else:
+            raise BuildError(f"{where}: the listing's output disagrees with the claims on its slide:\n"
+                             + "\n".join(problems))
+
+
+def agrees(shown: str, record: dict) -> bool:
+    """A printed number agrees with a claim when it is the claim's value (times its scale) rounded
+    to the digits printed."""
+    text = shown.replace(",", "").replace("\u2212", "-")
+    printed = float(text)
+    digits = len(text.split(".")[1].split("e")[0].split("E")[0]) if "." in text else 0
+    value = float(record["value"]) * float(record.get("scale", 1.0))
+    return abs(printed - value) <= 0.5 * 10 ** -digits * (1 + 1e-9) + 1e-9 * abs(value)
 
 
 @reported
-def run_listing(src: Path, out_dir: Path, engine_dir: Path, spec_dir: Path) -> dict:
-    """Run a listing as its own Python process; write the code shown and what it printed."""
+def run_listing(src: Path, out_dir: Path, engine_dir: Path, spec_dir: Path, claims_dir: Path | None = None) -> dict:
+    """Fill a listing's claim placeholders, run it as its own Python process, check the lines that
+    state claims, and write the code shown and what it printed."""
     src = Path(src)
-    _, shown = split_listing(src.read_text(encoding="utf-8"))
+    source = src.read_text(encoding="utf-8")
+
+    def lookup(claim_id: str) -> dict:
+        return claim_record(claims_dir or Path("build") / "claims", claim_id, shown_path(src))
+
+    filled = fill_listing(source, lookup)
+    _, shown = split_listing(filled)
     with tempfile.TemporaryDirectory() as tmp:
         record = Path(tmp) / "reads.json"
+        runnable = Path(tmp) / src.name  # the filled-in source; line numbers are the listing's own
+        runnable.write_text(filled, encoding="utf-8")
         env = os.environ | {"PYTHONPATH": os.pathsep.join([str(engine_dir)] + [p for p in [
             os.environ.get("PYTHONPATH", "")] if p]), "MLSYSIM_RECORD": str(record), "PYTHONHASHSEED": "0",
                            "PYTHONIOENCODING": "utf-8", "MPLBACKEND": "Agg"}
-        proc = subprocess.run([sys.executable, str(src.resolve())], cwd=tmp, env=env, capture_output=True,
+        proc = subprocess.run([sys.executable, str(runnable)], cwd=tmp, env=env, capture_output=True,
                               text=True, encoding="utf-8", timeout=120)
         if proc.returncode != 0:
-            raise BuildError(listing_failure(src, proc.returncode, proc.stderr))
+            raise BuildError(listing_failure(src, proc.returncode, proc.stderr, ran=runnable))
         keys = json.loads(record.read_text()) if record.exists() else []
+    check_prints(src, source, proc.stdout, lookup)
     write_text_atomic(out_dir / f"{src.stem}.py", shown)
     write_text_atomic(out_dir / f"{src.stem}.out", proc.stdout)
     return _inputs_values(keys, spec_dir)
@@ -378,14 +483,13 @@ def shown_path(path: Path) -> str:
         return str(path)
 
 
-def listing_failure(src: Path, returncode: int, stderr: str) -> str:
-    """One line naming the listing's file and line and the exception, then the traceback's tail."""
-    import re
-
+def listing_failure(src: Path, returncode: int, stderr: str, ran: Path | None = None) -> str:
+    """One line naming the listing's file and line and the exception, then the traceback's tail
+    (`ran`: the filled-in copy that ran, whose line numbers are the listing's)."""
     src = Path(src)
     line = None
     for m in re.finditer(r'File "([^"]+)", line (\d+)', stderr):
-        if Path(m.group(1)).resolve() == src.resolve():
+        if Path(m.group(1)).resolve() in (src.resolve(), Path(ran or src).resolve()):
             line = int(m.group(2))
     lines = [ln for ln in stderr.strip().splitlines() if ln.strip()]
     last = lines[-1].strip() if lines else f"exit status {returncode}"

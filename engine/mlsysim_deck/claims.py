@@ -255,7 +255,8 @@ class Claim:
         return {"id": self.id, "kind": self.kind, "value": self.value, "unit": self.value_unit,
                 "text": self.plain, "latex": self.render_latex(), "inputs": self.inputs,
                 "formulas": self.formulas, "steps": self.steps, "note": self.note,
-                "declared_at": self.declared_at}
+                "declared_at": self.declared_at,
+                "scale": self.scale}  # numbers: the text shows value * scale (100 for a percentage)
 
 
 class Claims:

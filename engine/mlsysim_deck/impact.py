@@ -52,7 +52,7 @@ def find_root(start: Path | None = None) -> Path:
 def spec_keys(spec_dir: Path) -> dict[str, str]:
     from .build import spec_fingerprints
 
-    return spec_fingerprints(spec_dir)
+    return {k: v for k, v in spec_fingerprints(spec_dir).items() if k.count(".") >= 2}  # not "<stem>.tables"
 
 
 def resolve_key(text: str, keys) -> str:
@@ -194,14 +194,30 @@ def sense_flip(old: dict, new: dict) -> str | None:
     return None
 
 
-def _run_listing(root: Path, src: Path, spec_dir: Path) -> tuple[list[str], list[str]]:
-    """(printed lines, spec keys read) of one listing run in a temporary directory."""
+def _run_listing(root: Path, src: Path, spec_dir: Path, records: dict) -> tuple[list[str], list[str]]:
+    """(printed lines, spec keys read) of one listing run in a temporary directory, its
+    \\VAR{claim("id")} placeholders filled from `records` (the claims on the same specs)."""
+    from .build import BuildError, fill_listing, listing_claims
+
+    def lookup(claim_id):
+        if claim_id not in records:
+            raise BuildError(f"{src}: unknown claim {claim_id!r}")
+        return records[claim_id]
+
     with tempfile.TemporaryDirectory() as tmp:
         record = Path(tmp) / "reads.json"
-        proc = subprocess.run([sys.executable, str(src)], cwd=tmp, env=_env(root, spec_dir,
+        runnable = Path(tmp) / src.name
+        try:
+            runnable.write_text(fill_listing(src.read_text(encoding="utf-8"), lookup), encoding="utf-8")
+        except BuildError as err:
+            return [f"(cannot fill in: {err})"], []
+        proc = subprocess.run([sys.executable, str(runnable)], cwd=tmp, env=_env(root, spec_dir,
                               MLSYSIM_RECORD=str(record)), capture_output=True, text=True, encoding="utf-8",
                               timeout=300)
         keys = json.loads(record.read_text()) if record.exists() else []
+    # a listing also reads what the claims it shows read
+    for cid in listing_claims(src.read_text(encoding="utf-8")):
+        keys = sorted(set(keys) | set(records.get(cid, {}).get("inputs", [])))
     if proc.returncode != 0:
         last = (proc.stderr.strip().splitlines() or ["?"])[-1]
         return [f"(raises: {last})"], keys
@@ -382,14 +398,15 @@ def analyse(root: Path, key_text: str, value: str | None = None) -> Impact:
             for f in false_now:
                 f["places"] = where_used(old[f["id"]], pages) if f["id"] in old else []
 
-        figures, listings = _readers(root, build, key, spec_dir)
+        figures, listings = _readers(root, build, key, spec_dir, old)
         listing_out: dict = {}
         for name in listings:
             if value is None:
                 listing_out[name] = None
             else:
                 src = root / name
-                listing_out[name] = (_run_listing(root, src, spec_dir)[0], _run_listing(root, src, new_specs)[0])
+                listing_out[name] = (_run_listing(root, src, spec_dir, old)[0],
+                                     _run_listing(root, src, new_specs, new)[0])
     return Impact(key, str(old_value), value, f"{_rel(spec_path, root)}:{line_no}", entry.source(field_name),
                   reading, changed, figures, listing_out, flips, false_now)
 
@@ -426,7 +443,7 @@ def _places(root: Path, build: Path) -> dict[str, list]:
     return places
 
 
-def _readers(root: Path, build: Path, key: str, spec_dir: Path) -> tuple[list[str], list[str]]:
+def _readers(root: Path, build: Path, key: str, spec_dir: Path, records: dict) -> tuple[list[str], list[str]]:
     """The figure scripts and listings that read `key` (saved inputs, else recorded afresh)."""
     saved = saved_inputs(build)
     figures, listings = [], []
@@ -441,7 +458,12 @@ def _readers(root: Path, build: Path, key: str, spec_dir: Path) -> tuple[list[st
     for src in sorted((root / "slides").glob("*/listings/*.py")):
         keys = saved.get(f"listing:{src.parent.parent.name}/{src.stem}")
         if keys is None:
-            keys = _run_listing(root, src, spec_dir)[1]
+            keys = _run_listing(root, src, spec_dir, records)[1]
+        else:  # and what the claims it fills in or checks read
+            from .build import listing_claims
+
+            for cid in listing_claims(src.read_text(encoding="utf-8")):
+                keys = sorted(set(keys) | set(records.get(cid, {}).get("inputs", [])))
         if key in keys:
             listings.append(_rel(src, root))
     return figures, listings

@@ -290,7 +290,8 @@ def _message(filename: str, finding: Finding, known: dict[str, list[str]]) -> st
     hint = ""
     if ids:
         hint = " (did you mean " + " or ".join(f"\\VAR{{claim(\"{i}\")}}" for i in ids[:3]) + "?)"
-    why = ("a count comes from what it counts: " if finding.kind == "number word" else "")
+    why = ("a count comes from what it counts (accelerators: \\VAR{count_word(\"lineup\")}): "
+           if finding.kind == "number word" else "")
     return (f"{filename}:{finding.line}: hard-coded {what} {finding.token!r} in \"{context}\": {why}"
             f"state it as a claim, \\VAR{{claim(\"...\")}}{hint}; if it is not physics, allow it on its line "
             f"with a reason, \"% lint: allow {finding.token}: <why>\"")

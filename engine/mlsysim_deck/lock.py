@@ -3,7 +3,9 @@
 ``slides/claims.lock.json`` holds, per claim id, the text the slide prints and the value with its
 unit, one claim per line (sorted), so that a change of physics or of a spec value shows up in code
 review as a readable diff of slide numbers.  The tests compare the claims against it and fail,
-listing each claim that moved (old → new) and the slides and PDF pages that show it::
+listing each claim that moved (old → new) or disappeared, and the slides and PDF pages that show it.
+A claim the lock does not hold yet (a new slide, a new accelerator) is reported as new, not a
+failure: nothing it replaces has moved, and `doit accept_claims` adds it::
 
     python -m mlsysim_deck.lock check      # evaluate the claims now and compare (exit 1 on a change)
     doit accept_claims                     # accept the build's claims: rewrite the lock
@@ -82,6 +84,10 @@ class Change:
     new: dict | None
     places: list[str]
 
+    @property
+    def added(self) -> bool:
+        return self.old is None
+
     def describe(self) -> str:
         if self.old is None:
             head = f"+ {self.id}: new claim, {_shown(self.new)}"
@@ -121,12 +127,25 @@ def compare(lock: dict[str, dict], records: dict[str, dict], pages: dict[str, in
     return changes
 
 
+def failing(changes: list[Change]) -> list[Change]:
+    """The changes that fail the check: moved or removed claims (a new claim is only reported)."""
+    return [c for c in changes if not c.added]
+
+
 def report(changes: list[Change], lock_path: Path = LOCK) -> str:
     if not changes:
         return "claims match the lock"
     shown = lock_path.relative_to(ROOT) if Path(lock_path).is_relative_to(ROOT) else lock_path
-    lines = [f"{len(changes)} claim(s) differ from {shown} (old \u2192 new):"]
-    lines += [c.describe() for c in changes]
+    moved, added = failing(changes), [c for c in changes if c.added]
+    lines = []
+    if moved:
+        lines.append(f"{len(moved)} claim(s) differ from {shown} (old \u2192 new):")
+        lines += [c.describe() for c in moved]
+    else:
+        lines.append(f"claims match {shown}")
+    if added:
+        lines.append(f"{len(added)} new claim(s), not in {shown} yet (reported, not a failure):")
+        lines += [c.describe() for c in added]
     lines.append("If these are intended, accept them: `doit accept_claims` (then commit the lock).")
     return "\n".join(lines)
 
@@ -186,7 +205,7 @@ def main(argv=None) -> int:
         return 0
     changes = compare(read_lock(args.lock), records, claim_pages(args.build / "deck.pdf"))
     print(report(changes, args.lock))
-    return 1 if changes else 0
+    return 1 if failing(changes) else 0
 
 
 def accept_from_build(claims_json: Path, lock_path: Path = LOCK, pdf: Path | None = None) -> None:

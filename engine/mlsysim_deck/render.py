@@ -138,23 +138,68 @@ def frame_at(titles: list[tuple[int, str]], line: int) -> str:
 HELPERS = ("claim", "listing", "equation", "count")
 
 
-def analyse(env: jinja2.Environment, path: Path) -> list[Use]:
-    """Every helper call of a template, with line and frame; non-literal arguments are errors."""
+def comparisons() -> dict[str, list[str]]:
+    """comparison -> the hardware.toml names it shows (the spec files the engine reads)."""
+    from mlsysim.spec import spec_dir
+
+    from .workload import comparison_keys
+
+    return comparison_keys(spec_dir())
+
+
+def _literal(node) -> str | None:
+    return node.value if isinstance(node, nodes.Const) and isinstance(node.value, str) else None
+
+
+def _comparison_loops(tree, path: Path, compared: dict[str, list[str]]) -> dict[int, list[str]]:
+    """id(claim call) -> accelerator names, for each claim("hw.*.peak", hw) inside
+    \\BLOCK{for hw in accelerators("lineup")}: the claims such a loop reads, known before it runs."""
+    found: dict[int, list[str]] = {}
+    for loop in tree.find_all(nodes.For):
+        it = loop.iter
+        if not (isinstance(it, nodes.Call) and isinstance(it.node, nodes.Name) and it.node.name == "accelerators"):
+            continue
+        name = _literal(it.args[0]) if it.args else None
+        if name not in compared:
+            raise RenderError(f"{shown_path(path)}:{loop.lineno}: accelerators() takes one of the deck's comparisons "
+                              f"({', '.join(compared)}), as a literal, such as accelerators(\"lineup\")")
+        if not isinstance(loop.target, nodes.Name):
+            continue
+        for call in loop.find_all(nodes.Call):
+            if isinstance(call.node, nodes.Name) and call.node.name == "claim" and len(call.args) == 2 \
+                    and isinstance(call.args[1], nodes.Name) and call.args[1].name == loop.target.name:
+                found[id(call)] = compared[name]
+    return found
+
+
+def analyse(env: jinja2.Environment, path: Path, compared: dict[str, list[str]] | None = None) -> list[Use]:
+    """Every helper call of a template, with line and frame; non-literal arguments are errors.
+
+    ``claim("hw.*.peak", hw)`` inside ``\\BLOCK{for hw in accelerators("lineup")}`` uses one claim per
+    accelerator of the comparison ("hw.H100.peak", ...), read from specs/hardware.toml."""
     source = path.read_text(encoding="utf-8")
     try:
         tree = env.parse(source, name=path.name, filename=str(path))
     except jinja2.TemplateSyntaxError as err:
         raise RenderError(syntax_error(env, err, path)) from None
     titles = frame_titles(source)
+    loops = _comparison_loops(tree, path, comparisons() if compared is None else compared)
     uses = []
     for call in tree.find_all(nodes.Call):
         if isinstance(call.node, nodes.Name) and call.node.name in HELPERS:
-            if not call.args or not isinstance(call.args[0], nodes.Const) \
-                    or not isinstance(call.args[0].value, str):
+            name = _literal(call.args[0]) if call.args else None
+            if name is None:
                 raise RenderError(f"{shown_path(path)}:{call.lineno}: {call.node.name}() needs a literal name, such as "
                                   f"{call.node.name}(\"ridge.H100\"), so the build can see what the slide "
                                   f"depends on")
-            uses.append(Use(call.node.name, call.args[0].value, call.lineno, frame_at(titles, call.lineno)))
+            frame = frame_at(titles, call.lineno)
+            if call.node.name == "claim" and len(call.args) == 2:
+                if id(call) not in loops or name.count("*") != 1:
+                    raise RenderError(f"{shown_path(path)}:{call.lineno}: claim(\"{name}\", ...) with an accelerator works only "
+                                      f"as claim(\"hw.*.peak\", hw) inside \\BLOCK{{for hw in accelerators(\"lineup\")}}")
+                uses += [Use("claim", name.replace("*", key), call.lineno, frame) for key in loops[id(call)]]
+                continue
+            uses.append(Use(call.node.name, name, call.lineno, frame))
     return uses
 
 
@@ -182,7 +227,9 @@ class PartRenderer:
         self.counts: dict[str, int] = {}
         self.targets: list[dict] = []
 
-    def claim(self, claim_id: str) -> Rendered:
+    def claim(self, claim_id: str, accelerator: str | None = None) -> Rendered:
+        if accelerator is not None:  # claim("hw.*.peak", hw) in a loop over accelerators("lineup")
+            claim_id = claim_id.replace("*", accelerator)
         path = self.claims_dir / f"{claim_id}.json"
         if not path.exists():
             raise RenderError(unknown_claim(claim_id, self.claims_dir))
@@ -215,8 +262,23 @@ class PartRenderer:
             raise RenderError(f"unknown equation {name!r} (not in mlsysim.core.derivations.FORMULAS)")
         return Rendered(derivations.latex_of(name))
 
+    def accelerators(self, comparison: str) -> list[str]:
+        """The hardware.toml names a comparison shows, in file order (loop over them in a table)."""
+        compared = comparisons()
+        if comparison not in compared:
+            raise RenderError(f"unknown comparison {comparison!r}; the deck's comparisons: {', '.join(compared)}")
+        return compared[comparison]
+
+    def count_word(self, comparison: str) -> Rendered:
+        """How many accelerators a comparison shows, as the slide writes it ("five"): a title that
+        counts the line-up follows hardware.toml."""
+        from .workload import number_word
+
+        return Rendered(number_word(len(self.accelerators(comparison))))
+
     def globals(self) -> dict:
-        return {"claim": self.claim, "listing": self.listing, "equation": self.equation, "count": self.count}
+        return {"claim": self.claim, "listing": self.listing, "equation": self.equation, "count": self.count,
+                "accelerators": self.accelerators, "count_word": self.count_word}
 
 
 def _template_line(err: BaseException) -> tuple[str, int] | None:

@@ -5,6 +5,8 @@ from pathlib import Path
 import mlsysim
 from mlsysim import Engine, Q
 from mlsysim_deck import Claims
+from mlsysim_deck.workload import (DECODE_BATCH, RESNET_BATCH, SHORT_CONTEXT, accelerators, bytes_per_weight, context, decode,
+                                   number_word)
 from mlsysim.registry import assumption
 
 claims = Claims(__file__)
@@ -13,28 +15,14 @@ H100 = Cloud.H100
 llama = mlsysim.Models.Language.Llama3_8B
 resnet = mlsysim.Models.Vision.ResNet50
 
-RESNET_BATCH = 256  # the workload choices of this part's examples
-DECODE_BATCH = 1  # decode examples serve one request at a time
-SWEEP_BATCHES = (1, 32, 256)
-SHORT_CONTEXT = 512
-THREE = ("H100", "MI300X", "Gaudi3")
-ALL = ("H100", "A100", "B200", "MI300X", "Gaudi3")
-
-
-def context():
-    return int(assumption("serving", "context_tokens"))
-
-
-def decode(hw=H100, batch=DECODE_BATCH, seq_len=None):
-    return Engine.solve(llama, hw, batch_size=batch, seq_len=seq_len)
+SWEEP_BATCHES = (1, 32, 256)  # the workload choices of this part's examples (and RESNET_BATCH, SHORT_CONTEXT)
+# which accelerators each comparison shows: the `comparisons` field of specs/hardware.toml
+FLAGSHIPS = [hw.key for hw in accelerators("flagships")]  # the Predict table, the Three Vendors demo
+# ("lineup", every accelerator side by side: the ridge-point table, the roofline figure)
 
 
 def forward(hw=H100):
     return Engine.solve(resnet, hw, batch_size=RESNET_BATCH)
-
-
-def bytes_per_weight():
-    return mlsysim.registry.precision_bytes(assumption("serving", "precision"))
 
 
 # --- assumptions, shown where used --------------------------------------------------------------
@@ -46,11 +34,11 @@ claims.number("eta_bw.percent", lambda: assumption("efficiency", "bandwidth_effi
 claims.number("context", context, fmt=",d")
 claims.text("precision", lambda: mlsysim.spec.entry("precisions", assumption("serving", "precision")).si("name"))
 
-# --- hardware facts ----------------------------------------------------------------------------
-claims.number("roofline.accelerators.count", lambda: len(ALL), fmt="Word")  # "Five Accelerators"
-claims.number("three.count", lambda: len(THREE), fmt="Word")  # "Three flagship accelerators"
-for key in ALL:
-    hw = getattr(Cloud, key)
+# --- hardware facts (every accelerator of specs/hardware.toml) -----------------------------------
+for hw in Cloud:
+    key = hw.key
+    claims.text(f"hw.{key}.name", lambda hw=hw: hw.name)
+    claims.text(f"hw.{key}.vendor", lambda hw=hw: hw.vendor)
     claims.quantity(f"hw.{key}.peak", lambda hw=hw: hw.peak_flops, unit="TFLOP/s", fmt=",.0f")
     claims.quantity(f"hw.{key}.bw", lambda hw=hw: hw.memory_bandwidth, unit="TB/s", fmt=".2f")
     claims.quantity(f"hw.{key}.capacity", lambda hw=hw: hw.memory_capacity, unit="GB", fmt=".0f")
@@ -83,7 +71,7 @@ claims.text("llama.regime", lambda: decode().bottleneck)
 claims.statement("llama.memory_bound", "memory-bound", lambda: decode().bottleneck == "Memory")
 
 # --- Predict: three vendors, one workload ------------------------------------------------------
-for key in THREE:
+for key in FLAGSHIPS:
     hw = getattr(Cloud, key)
     claims.text(f"three.{key}.bottleneck", lambda hw=hw: decode(hw).bottleneck)
     claims.quantity(f"three.{key}.latency", lambda hw=hw: decode(hw).latency, unit="ms", fmt=".2f")
@@ -92,10 +80,12 @@ for key in THREE:
 
 
 def _three():
-    return [getattr(Cloud, k) for k in THREE]
+    return accelerators("flagships")
 
 
-claims.statement("three.all_memory_bound", "memory-bound on all three",
+claims.text("compare.flagships.keys", lambda: ", ".join(f'"{hw.key}"' for hw in _three()),
+            note="the flagships' hardware.toml names as a Python list's items (the Three Vendors listing)")
+claims.statement("three.all_memory_bound", f"memory-bound on all {number_word(len(FLAGSHIPS))}",
                  lambda: all(decode(hw).bottleneck == "Memory" for hw in _three()))
 claims.text("three.fastest", lambda: min(_three(), key=lambda hw: decode(hw).latency_s).name)
 claims.text("three.most_flops", lambda: max(_three(), key=lambda hw: hw.si("peak_flops")).name)
@@ -170,5 +160,5 @@ claims.number("gen.bw_growth", lambda: Cloud.B200.si("memory_bandwidth") / Cloud
 claims.statement("gen.flops_outgrow_bw", "FLOP/s grew faster than bandwidth",
                  lambda: Cloud.B200.si("peak_flops") / Cloud.A100.si("peak_flops")
                  > Cloud.B200.si("memory_bandwidth") / Cloud.A100.si("memory_bandwidth"))
-claims.text("gen.highest_ridge", lambda: max((getattr(Cloud, k) for k in ALL),
+claims.text("gen.highest_ridge", lambda: max(accelerators("lineup"),
                                              key=lambda hw: Engine.ridge_point(hw).magnitude).name)

@@ -6,7 +6,8 @@ import math
 import mlsysim
 from mlsysim import Q
 from mlsysim_deck import Claims
-from mlsysim.registry import assumption, precision_bytes
+from mlsysim_deck.workload import DECODE_BATCH, accelerators, bytes_per_weight as fp16, context, one_request
+from mlsysim.registry import assumption
 from mlsysim.serving import kv_bytes_per_request_mha
 
 claims = Claims(__file__)
@@ -14,7 +15,6 @@ Cloud = mlsysim.Hardware.Cloud
 H100, A100 = Cloud.H100, Cloud.A100
 llama = mlsysim.Models.Language.Llama3_8B
 small_draft = mlsysim.Models.Language.Llama3_2_1B
-ALL = ("H100", "A100", "B200", "MI300X", "Gaudi3")
 
 # workload choices of this part's examples (shown on the slides)
 LISTING_BATCH_PAGED = 32  # max_batch_size of the PagedAttention listing
@@ -24,21 +24,7 @@ DRAFT_SWEEP = (1, 3, 5, 8)  # draft lengths of our listing
 
 serving = mlsysim.ServingModel()
 cb = mlsysim.ContinuousBatchingModel()
-
-
-def context():
-    return int(assumption("serving", "context_tokens"))
-
-
-def fp16():
-    return precision_bytes(assumption("serving", "precision"))
-
-
-SINGLE_BATCH = 1  # "one request": the two-phase examples serve a batch of one
-
-
-def one(hw=H100, **kw):
-    return serving.solve(llama, hw, seq_len=context(), batch_size=SINGLE_BATCH, **kw)
+one = one_request  # one request at the serving context (mlsysim_deck.workload)
 
 
 def page():
@@ -72,20 +58,24 @@ claims.number("serving.attention_share", lambda: 1 - 2 * llama.matmul_parameters
               fmt=".0f", scale=100, suffix="%")
 claims.statement("serving.ttft_over_100ms", "well over a hundred milliseconds",
                  lambda: one().ttft_s > 0.1)
-claims.number("serving.batch", lambda: SINGLE_BATCH, fmt="d")
-claims.number("serving.accelerators.count", lambda: len(ALL), fmt="Word")  # "Five Accelerators, Two Phases"
-for key in ALL:
-    hw = getattr(Cloud, key)
+claims.number("serving.batch", lambda: DECODE_BATCH, fmt="d")
+
+
+def lineup():
+    """Every accelerator side by side (the `comparisons` of specs/hardware.toml)."""
+    return accelerators("lineup")
+
+
+for hw in lineup():
+    key = hw.key
     claims.quantity(f"serving.{key}.ttft", lambda hw=hw: one(hw).ttft, unit="ms", fmt=".0f")
     claims.quantity(f"serving.{key}.itl", lambda hw=hw: one(hw).itl, unit="ms", fmt=".2f")
-claims.text("serving.fastest_ttft", lambda: min((getattr(Cloud, k) for k in ALL), key=lambda hw: one(hw).ttft_s).name)
-claims.text("serving.fastest_itl", lambda: min((getattr(Cloud, k) for k in ALL), key=lambda hw: one(hw).itl_s).name)
+claims.text("serving.fastest_ttft", lambda: min(lineup(), key=lambda hw: one(hw).ttft_s).name)
+claims.text("serving.fastest_itl", lambda: min(lineup(), key=lambda hw: one(hw).itl_s).name)
 claims.statement(
     "serving.ttft_follows_flops", "TTFT follows FLOP/s and ITL follows bandwidth",
-    lambda: (sorted(ALL, key=lambda k: one(getattr(Cloud, k)).ttft_s)
-             == sorted(ALL, key=lambda k: -getattr(Cloud, k).si("peak_flops")))
-    and (sorted(ALL, key=lambda k: one(getattr(Cloud, k)).itl_s)
-         == sorted(ALL, key=lambda k: -getattr(Cloud, k).si("memory_bandwidth"))))
+    lambda: (sorted(lineup(), key=lambda hw: one(hw).ttft_s) == sorted(lineup(), key=lambda hw: -hw.si("peak_flops")))
+    and (sorted(lineup(), key=lambda hw: one(hw).itl_s) == sorted(lineup(), key=lambda hw: -hw.si("memory_bandwidth"))))
 
 # --- the KV cache -------------------------------------------------------------------------------
 s = llama.spec.si
@@ -175,6 +165,8 @@ def best_k():
     return max(DRAFT_SWEEP, key=lambda k: spec(small_draft, k).speculative_speedup)
 
 
+claims.text("spec.draft_sweep", lambda: ", ".join(str(k) for k in DRAFT_SWEEP),
+            note="the draft lengths tried, as the listing's Python list items")
 claims.number("spec.best_k", best_k, fmt="d")
 claims.number("spec.best_speedup", lambda: spec(small_draft, best_k()).speculative_speedup, fmt=".2f", suffix="×")
 claims.quantity("spec.effective_itl", lambda: spec(small_draft, best_k()).effective_itl, unit="ms", fmt=".2f")

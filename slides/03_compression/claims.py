@@ -3,6 +3,7 @@
 import mlsysim
 from mlsysim import Q
 from mlsysim_deck import Claims
+from mlsysim_deck.workload import bytes_per_weight, context
 from mlsysim.registry import assumption, precision_bytes
 
 claims = Claims(__file__)
@@ -30,7 +31,7 @@ ROWS = {  # the fidelity table: id -> solve() arguments
 
 
 def base_bits():
-    return precision_bytes(assumption("serving", "precision")) * 8
+    return bytes_per_weight() * 8
 
 
 DECODE_BATCH = 1  # the fidelity table and the exercise decode one request at a time
@@ -95,8 +96,8 @@ claims.quantity("comp.int4.compute_time", lambda: Q(quant("int4").compressed.com
 claims.text("comp.fp16.bottleneck", lambda: quant("fp16").bottleneck)
 claims.text("comp.int4.bottleneck", lambda: quant("int4").bottleneck)
 claims.statement("comp.int4_still_memory_bound", "still memory-bound", lambda: quant("int4").bottleneck == "Memory")
-claims.quantity("comp.kv", lambda: Q(llama.kv_bytes_per_token(precision_bytes(assumption("serving", "precision")))
-                                     * int(assumption("serving", "context_tokens")), "B"), unit="GB", fmt=".2f")
+claims.quantity("comp.kv", lambda: Q(llama.kv_bytes_per_token(bytes_per_weight()) * context(), "B"), unit="GB",
+                fmt=".2f")
 
 # --- Exercise 3 ----------------------------------------------------------------------------------
 claims.statement("comp.int8_wins", "INT8 quantisation is the better deal",

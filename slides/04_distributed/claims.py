@@ -5,6 +5,7 @@ import mlsysim
 from mlsysim import DistributedModel, Q, Reliability
 from mlsysim.core import formulas as f
 from mlsysim_deck import Claims
+from mlsysim_deck.workload import AR_MESSAGE, SCALE_BATCH, SCALE_MICRO, SCALE_SEQ, training_bytes as bf16
 from mlsysim.distributed import tp_allreduces_per_layer
 from mlsysim.registry import assumption, precision_bytes
 from mlsysim.training import checkpoint_bytes
@@ -19,7 +20,6 @@ RESEARCH, FRONTIER, META = Clusters.Research_256, Clusters.Frontier_8K, Clusters
 
 # --- workload choices of this part's examples (shown on the slides as claims) ------------------
 QUESTION_DAYS, QUESTION_GPUS = 30, 1000  # the opening question: 30 days on one GPU, 1,000 GPUs
-AR_MESSAGE = 1e9  # 1 GB of gradients
 AR_SMALL, AR_LARGE = 8, 256
 JOB_GPUS = 64  # the TP x PP question: Llama-3 70B on 64 H100s
 JOB = dict(batch_size=512, seq_len=4096, microbatch_count=8)
@@ -27,14 +27,9 @@ BUBBLE_ROWS = [(4, 4), (4, 16), (4, 32), (8, 32)]
 GA = dict(dp=128, micro=4, k=8, p=4)  # gradient accumulation example
 MTBF_ROWS = [("lab", 8, "day"), ("mid", 256, "day"), ("large", 1024, "day"), ("frontier", 8192, "h"),
              ("mega", 100_000, "min")]
-SCALE_ROWS = [8, 64, 1024, 8192]
-SCALE_BATCH, SCALE_SEQ, SCALE_MICRO = 2048, 8192, 64  # Llama 3's 16M-token batch
+SCALE_ROWS = [8, 64, 1024, 8192]  # (SCALE_BATCH, SCALE_SEQ, SCALE_MICRO: Llama 3's 16M-token batch, shared)
 PREDICT_FROM, PREDICT_TO = 8, 256
 PREDICT_BATCHES = (256, 4096)  # sequences of 4,096 tokens per step
-
-
-def bf16():
-    return precision_bytes(assumption("training", "precision"))
 
 
 def job():

@@ -1,3 +1,4 @@
+# prints: {demo.bottleneck}
 import mlsysim
 print(mlsysim.__version__)
 model = mlsysim.Models.Language.Llama3_8B

@@ -1,3 +1,4 @@
+# prints: Bottleneck: {demo.bottleneck}
 import mlsysim
 profile = mlsysim.Engine.solve(
     mlsysim.Models.Language.Llama3_8B,

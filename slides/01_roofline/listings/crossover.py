@@ -1,8 +1,10 @@
 import mlsysim
 llama = mlsysim.Models.Language.Llama3_8B
 hw = mlsysim.Hardware.Cloud.H100
+# prints: context {}: flips at batch {crossover.weights_only}
+# prints: context {short_context}: flips at batch {crossover.short}
 # --- slide ---
-for ctx in [0, 512, 4096]:      # tokens of context (KV cache) per sequence
+for ctx in [0, \VAR{claim("short_context")}, \VAR{claim("context")}]:      # tokens of context (KV cache) per sequence
     for bs in range(1, 1025):
         p = mlsysim.Engine.solve(llama, hw, batch_size=bs, seq_len=ctx)
         if p.bottleneck == "Compute":

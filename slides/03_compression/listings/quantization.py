@@ -1,6 +1,9 @@
 import mlsysim
 llama = mlsysim.Models.Language.Llama3_8B
 hw = mlsysim.Hardware.Cloud.H100
+# prints: INT16: size={comp.fp16.weights} GB speedup={}x
+# prints: INT8: size={comp.int8.weights} GB speedup={comp.int8.decode}x
+# prints: INT4: size={comp.int4.weights} GB speedup={comp.int4.decode}x
 # --- slide ---
 comp = mlsysim.CompressionModel()
 for bits in [16, 8, 4]:
