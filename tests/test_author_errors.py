@@ -71,10 +71,10 @@ FRAME = r"\begin{frame}{Arithmetic Intensity: The Dial You Control}"
 
 
 def test_a_typo_in_a_claim_id_names_the_line_and_the_claim_meant(deck):
-    # ridge.H100 with the last 0 typed as the letter O: one edit away from the real id
-    with edited(template(deck), 'claim("ridge.H100")', 'claim("ridge.H10O")') as line:
+    # ridge.H100.effective with the last 0 of H100 typed as the letter O: one edit from the real id
+    with edited(template(deck), 'claim("ridge.H100.effective")', 'claim("ridge.H10O.effective")') as line:
         error, stderr = failed(deck)
-    assert f"{TEMPLATE}:{line}: unknown claim 'ridge.H10O': did you mean 'ridge.H100'" in error
+    assert f"{TEMPLATE}:{line}: unknown claim 'ridge.H10O.effective': did you mean 'ridge.H100.effective'" in error
     assert "removed build/deck.pdf" in stderr  # and it says why the deck is gone
 
 

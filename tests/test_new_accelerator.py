@@ -21,9 +21,7 @@ comparisons = {comparisons}
 peak_flops = {{ value = 1500, unit = "TFLOP/s", source = "a fictional accelerator for the tests" }}
 memory_bandwidth = {{ value = 6, unit = "TB/s", source = "a fictional accelerator for the tests" }}
 memory_capacity = {{ value = 160, unit = "GB", source = "a fictional accelerator for the tests" }}
-tdp = {{ value = 800, unit = "W", source = "a fictional accelerator for the tests" }}
 scaleup_bandwidth_total = {{ value = 1200, unit = "GB/s", source = "a fictional accelerator for the tests" }}
-scaleup_link = "Zeta Link"
 """
 
 

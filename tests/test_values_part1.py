@@ -49,6 +49,11 @@ EXPECTED = {
     # --- Wall 1: ResNet-50 at batch 256
     "resnet.batch": 256,
     "decode.batch": 1,  # the decode examples serve one request at a time
+    # the accelerators as their datasheets name them, and who makes them
+    "hw.H100.name": "H100 SXM", "hw.H100.vendor": "NVIDIA", "hw.A100.name": "A100 80GB SXM",
+    "hw.A100.vendor": "NVIDIA", "hw.B200.name": "B200", "hw.B200.vendor": "NVIDIA",
+    "hw.MI300X.name": "MI300X", "hw.MI300X.vendor": "AMD", "hw.Gaudi3.name": "Gaudi 3", "hw.Gaudi3.vendor": "Intel",
+    "compare.flagships.keys": '"H100", "MI300X", "Gaudi3"',  # one flagship per vendor, in hardware.toml order
     "resnet.flops_per_image": 8.18,  # GFLOP
     "resnet.batch_flops": RESNET_FLOPS / 1e12,  # 2.094 TFLOP
     "resnet.compute_time": RESNET_FLOPS / (0.5 * 989.4e12) * 1e3,  # 4.233 ms

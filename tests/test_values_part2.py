@@ -65,6 +65,7 @@ EXPECTED = {
     # --- the two phases
     "serving.ttft": TTFT * 1e3,  # 65.879e12 / 494.7e12 = 133.17 ms
     "serving.batch": 1,  # single-request serving examples
+    "spec.draft_sweep": "1, 3, 5, 8",  # the draft lengths the speculative-decoding listing tries
     "serving.itl": ITL * 1e3,  # 4.641 ms
     "serving.ttft_over_itl": TTFT / ITL,  # 28.7
     "serving.prefill_flops": PREFILL_FLOPS / 1e12,  # 65.9 TFLOP

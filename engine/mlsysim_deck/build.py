@@ -32,6 +32,18 @@ class BuildError(Exception):
 FINAL_OUTPUTS: list[Path] = []
 
 
+def _builds_here(args) -> bool:
+    """Does an action with these arguments write into the build that FINAL_OUTPUTS belong to?  (A
+    test that runs one action into a temporary folder must not remove the repository's deck.)"""
+    folders = {p.parent.resolve() for p in FINAL_OUTPUTS}
+    for arg in args:
+        if isinstance(arg, (str, Path)) and str(arg):
+            path = Path(arg).resolve()
+            if any(path == f or f in path.parents for f in folders):
+                return True
+    return False
+
+
 def remove_final_outputs() -> list[str]:
     """Delete the finished material (see FINAL_OUTPUTS); returns what was removed, as shown paths."""
     found = set(FINAL_OUTPUTS)
@@ -65,10 +77,12 @@ def reported(action):
             return action(*args, **kwargs)
         except (BuildError, ClaimError, RenderError, SpecError, LookupError) as err:
             print(f"error: {err}", file=sys.stderr)
-            _say_removed(remove_final_outputs())
+            if _builds_here(args):
+                _say_removed(remove_final_outputs())
             return False
         except BaseException:
-            _say_removed(remove_final_outputs())
+            if _builds_here(args):
+                _say_removed(remove_final_outputs())
             raise
 
     return run

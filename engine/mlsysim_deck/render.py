@@ -433,11 +433,11 @@ def render_part(part_dir: Path, slides_root: Path, templates_dir: Path, claims_d
     from .lint import lint_file, printed_claims
 
     template = part_dir / "slides.tex.j2"
+    env = environment([slides_root, templates_dir])
+    uses = analyse(env, template)  # a Jinja syntax error first: the lint cannot read a broken \VAR{
     problems = lint_file(template, printed_claims(claims_dir))
     if problems:
         raise RenderError("\nerror: ".join(problems))
-    env = environment([slides_root, templates_dir])
-    uses = analyse(env, template)
     renderer = PartRenderer(part_dir.name, claims_dir)
     env.globals.update(renderer.globals())
     import tomllib
