@@ -112,6 +112,46 @@ def analyse(env: jinja2.Environment, path: Path) -> list[Use]:
     return uses
 
 
+@dataclass(frozen=True)
+class Note:
+    """A speaker note: ``\\BLOCK{call note(minutes=3, flex=true)} ... \\BLOCK{endcall}`` before
+    ``\\end{frame}``.  Its timing is template data, read here without rendering (the schedule)."""
+
+    minutes: int
+    flex: bool
+    line: int
+    frame: str
+
+
+def notes(env: jinja2.Environment, path: Path) -> list[Note]:
+    """Every note() call block of a template, with its literal minutes and FLEX tag."""
+    source = path.read_text(encoding="utf-8")
+    try:
+        tree = env.parse(source, name=path.name, filename=str(path))
+    except jinja2.TemplateSyntaxError as err:
+        raise RenderError(f"{path}:{err.lineno}: {err.message}") from None
+    titles = frame_titles(source)
+    found = []
+    for block in tree.find_all(nodes.CallBlock):
+        call = block.call
+        if not (isinstance(call.node, nodes.Name) and call.node.name == "note"):
+            continue
+        args = {kw.key: kw.value for kw in call.kwargs}
+        minutes, flex = args.get("minutes"), args.get("flex", nodes.Const(False))
+        if call.args or set(args) - {"minutes", "flex"} or not isinstance(minutes, nodes.Const) \
+                or not isinstance(flex, nodes.Const) or not _is_minutes(minutes.value) \
+                or not isinstance(flex.value, bool):
+            raise RenderError(f"{path}:{call.lineno}: write a note as \\BLOCK{{call note(minutes=3)}} or "
+                              f"note(minutes=3, flex=true): minutes a literal whole number, flex true or "
+                              f"false, so the schedule can read them")
+        found.append(Note(minutes.value, flex.value, call.lineno, frame_at(titles, call.lineno)))
+    return found
+
+
+def _is_minutes(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
+
+
 # --- rendering --------------------------------------------------------------------------------
 
 
@@ -124,6 +164,7 @@ class PartRenderer:
         self.listings_rel = listings_rel
         self.counts: dict[str, int] = {}
         self.targets: list[dict] = []
+        self.in_note = False  # claims inside a note() block are shown in the notes, not on the slide
 
     def claim(self, claim_id: str) -> Rendered:
         path = self.claims_dir / f"{claim_id}.json"
@@ -132,7 +173,8 @@ class PartRenderer:
         record = json.loads(path.read_text(encoding="utf-8"))
         n = self.counts[claim_id] = self.counts.get(claim_id, 0) + 1
         target = f"{self.part}:{claim_id}:{n}"
-        self.targets.append({"claim": claim_id, "target": target, "text": record["text"]})
+        self.targets.append({"claim": claim_id, "target": target, "text": record["text"]}
+                            | ({"note": True} if self.in_note else {}))
         return Rendered(f"\\claim{{{target}}}{{{record['latex']}}}")
 
     def listing(self, name: str) -> Rendered:
@@ -147,8 +189,23 @@ class PartRenderer:
             raise RenderError(f"unknown equation {name!r} (not in mlsysim.core.derivations.FORMULAS)")
         return Rendered(derivations.latex_of(name))
 
+    def note(self, minutes=None, flex=False, caller=None) -> Rendered:
+        """The speaker note of the frame it closes: ``\\note{}`` headed by its timing and FLEX tag."""
+        if caller is None:
+            raise RenderError("note() is a call block: \\BLOCK{call note(minutes=3)} ... \\BLOCK{endcall}")
+        if not _is_minutes(minutes) or not isinstance(flex, bool):
+            raise RenderError(f"note(minutes={minutes!r}, flex={flex!r}): minutes is a whole number of "
+                              f"minutes, flex true or false")
+        self.in_note = True
+        try:
+            body = str(caller()).strip()
+        finally:
+            self.in_note = False
+        tag = "\\mlsflex" if flex else ""
+        return Rendered(f"\\note{{\\mlsnotehead{{{minutes}}}{{{tag}}}{body}}}\n")
+
     def globals(self) -> dict:
-        return {"claim": self.claim, "listing": self.listing, "equation": self.equation}
+        return {"claim": self.claim, "listing": self.listing, "equation": self.equation, "note": self.note}
 
 
 def _template_line(err: BaseException) -> tuple[str, int] | None:
