@@ -237,12 +237,12 @@ MATERIALS = {
 
 def material_frames(slides_root: Path, material: str) -> list[str]:
     """The frame labels a material keeps (\\includeonlyframes); empty: every frame."""
-    from .render import QUESTION_KINDS, SOLUTION_KIND, frame_labels
+    from .render import SHEET_KINDS, SOLUTION_KIND, frame_labels
 
     if material == "exercises":
-        kinds = QUESTION_KINDS
+        kinds = SHEET_KINDS
     elif material == "solutions":
-        kinds = QUESTION_KINDS + (SOLUTION_KIND,)
+        kinds = SHEET_KINDS + (SOLUTION_KIND,)
     else:
         return []
     labels = ["sheet-title"]

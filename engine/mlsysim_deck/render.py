@@ -90,9 +90,10 @@ def frame_labels(source: str) -> list[tuple[int, str]]:
     return found
 
 
-#: Frame labels by kind: a reveal frame poses a question and answers it on a later overlay; its
-#: exercise's solution frame is an answer as a whole.  The exercise sheet holds the first three kinds.
-QUESTION_KINDS = ("predict-", "quiz-", "exercise-")
+#: Frame labels by kind (``\\begin{frame}[label=predict-vendors]``): the exercise sheet holds the
+#: setup, the predictions, quizzes and exercises, each in the state that poses it; the answer key
+#: adds the solution frames, whose claims are answers as a whole.
+SHEET_KINDS = ("setup-", "predict-", "quiz-", "exercise-")
 SOLUTION_KIND = "solution-"
 
 
@@ -205,11 +206,16 @@ class PartRenderer:
                             | ({"answer": True, "reveal": self.in_answer} if self.in_answer else {}))
         return Rendered(f"\\claim{{{target}}}{{{record['latex']}}}")
 
-    def listing(self, name: str, output: bool = True) -> Rendered:
-        """The listing's code and what it printed; output=false: the code alone (an exercise's task)."""
+    def listing(self, name: str, code: bool = True, output: bool = True) -> Rendered:
+        """The listing's code and what it printed.  output=false: the code alone (an exercise states its
+        task); code=false: what it printed alone (the solution frame after that exercise)."""
         base = f"{self.listings_rel}/{self.part}/{name}"
+        if not (code or output):
+            raise RenderError(f"listing({name!r}) with neither code nor output shows nothing")
         if not output:
             return Rendered(f"\\mlslistingonly{{{base}.py}}")
+        if not code:
+            return Rendered(f"\\mlslistingoutput{{{base}.out}}")
         return Rendered(f"\\mlslisting{{{base}.py}}{{{base}.out}}")
 
     def equation(self, name: str) -> Rendered:
