@@ -59,8 +59,8 @@ def environment(search_path: list[Path]) -> jinja2.Environment:
 
 # --- static analysis of a template ------------------------------------------------------------
 
-FRAME_TITLE = re.compile(r"\\begin\{frame\}(?:<[^>]*>)?(?:\[[^\]]*\])?"
-                         r"\{(?P<title>(?:[^{}]|\{(?:[^{}]|\{[^{}]*\})*\})*)\}")  # braces nest two deep
+FRAME_TITLE = re.compile(r"\\begin\{frame\}(?:<[^>]*>)?(?:\[(?P<options>[^\]]*)\])?"
+                         r"(?:\{(?P<title>(?:[^{}]|\{(?:[^{}]|\{[^{}]*\})*\})*)\})?")  # braces nest two deep
 
 
 @dataclass(frozen=True)
@@ -77,8 +77,24 @@ def frame_titles(source: str) -> list[tuple[int, str]]:
     """(line, title) of every frame opened in the template source."""
     found = []
     for m in FRAME_TITLE.finditer(source):
-        found.append((source.count("\n", 0, m.start()) + 1, m.group("title")))
+        found.append((source.count("\n", 0, m.start()) + 1, m.group("title") or ""))
     return found
+
+
+def frame_labels(source: str) -> list[tuple[int, str]]:
+    """(line, label) of every frame opened in the template source; "" for a frame without label=."""
+    found = []
+    for m in FRAME_TITLE.finditer(source):
+        label = re.search(r"(?:^|,)\s*label\s*=\s*([^,\s]+)", m.group("options") or "")
+        found.append((source.count("\n", 0, m.start()) + 1, label.group(1) if label else ""))
+    return found
+
+
+#: Frame labels by kind (``\\begin{frame}[label=predict-vendors]``): the exercise sheet holds the
+#: setup, the predictions, quizzes and exercises, each in the state that poses it; the answer key
+#: adds the solution frames, whose claims are answers as a whole.
+SHEET_KINDS = ("setup-", "predict-", "quiz-", "exercise-")
+SOLUTION_KIND = "solution-"
 
 
 def frame_at(titles: list[tuple[int, str]], line: int) -> str:
@@ -148,6 +164,16 @@ def notes(env: jinja2.Environment, path: Path) -> list[Note]:
     return found
 
 
+def answer_blocks(env: jinja2.Environment, path: Path) -> list[tuple[int, str, str]]:
+    """(line, frame title, frame label) of every answer() call block, in template order."""
+    source = path.read_text(encoding="utf-8")
+    tree = env.parse(source, name=path.name, filename=str(path))
+    titles, labels = frame_titles(source), frame_labels(source)
+    return [(b.call.lineno, frame_at(titles, b.call.lineno), frame_at(labels, b.call.lineno))
+            for b in tree.find_all(nodes.CallBlock)
+            if isinstance(b.call.node, nodes.Name) and b.call.node.name == "answer"]
+
+
 def _is_minutes(value) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value > 0
 
@@ -165,6 +191,8 @@ class PartRenderer:
         self.counts: dict[str, int] = {}
         self.targets: list[dict] = []
         self.in_note = False  # claims inside a note() block are shown in the notes, not on the slide
+        self.in_answer = None  # inside an answer() block: its marker; its claims are the frame's answer
+        self.answers = 0
 
     def claim(self, claim_id: str) -> Rendered:
         path = self.claims_dir / f"{claim_id}.json"
@@ -174,11 +202,20 @@ class PartRenderer:
         n = self.counts[claim_id] = self.counts.get(claim_id, 0) + 1
         target = f"{self.part}:{claim_id}:{n}"
         self.targets.append({"claim": claim_id, "target": target, "text": record["text"]}
-                            | ({"note": True} if self.in_note else {}))
+                            | ({"note": True} if self.in_note else {})
+                            | ({"answer": True, "reveal": self.in_answer} if self.in_answer else {}))
         return Rendered(f"\\claim{{{target}}}{{{record['latex']}}}")
 
-    def listing(self, name: str) -> Rendered:
+    def listing(self, name: str, code: bool = True, output: bool = True) -> Rendered:
+        """The listing's code and what it printed.  output=false: the code alone (an exercise states its
+        task); code=false: what it printed alone (the solution frame after that exercise)."""
         base = f"{self.listings_rel}/{self.part}/{name}"
+        if not (code or output):
+            raise RenderError(f"listing({name!r}) with neither code nor output shows nothing")
+        if not output:
+            return Rendered(f"\\mlslistingonly{{{base}.py}}")
+        if not code:
+            return Rendered(f"\\mlslistingoutput{{{base}.out}}")
         return Rendered(f"\\mlslisting{{{base}.py}}{{{base}.out}}")
 
     def equation(self, name: str) -> Rendered:
@@ -201,11 +238,30 @@ class PartRenderer:
             body = str(caller()).strip()
         finally:
             self.in_note = False
-        tag = "\\mlsflex" if flex else ""
+        tag = "\\mlsflex" if flex else "\\mlscore"
         return Rendered(f"\\note{{\\mlsnotehead{{{minutes}}}{{{tag}}}{body}}}\n")
 
+    def answer(self, step=2, caller=None) -> Rendered:
+        """A frame's answer, shown from overlay `step` on (``\\BLOCK{call answer()} ... \\BLOCK{endcall}``).
+
+        The first overlay carries a marker (``<part>:answer:<k>``) so the PDF check can find the page
+        that poses the question; the exercise sheet leaves the answer out (see the theme's mlsanswer)."""
+        if caller is None:
+            raise RenderError("answer() is a call block: \\BLOCK{call answer()} ... \\BLOCK{endcall}")
+        if not isinstance(step, int) or isinstance(step, bool) or step < 2:
+            raise RenderError(f"answer(step={step!r}): the answer shows from overlay 2 or later")
+        self.answers += 1
+        marker = f"{self.part}:answer:{self.answers}"
+        self.in_answer = marker
+        try:
+            body = str(caller()).strip("\n")
+        finally:
+            self.in_answer = None
+        return Rendered(f"\\mlsquestionmark{{{marker}}}%\n\\begin{{mlsanswer}}[{step}-]\n{body}\n\\end{{mlsanswer}}\n")
+
     def globals(self) -> dict:
-        return {"claim": self.claim, "listing": self.listing, "equation": self.equation, "note": self.note}
+        return {"claim": self.claim, "listing": self.listing, "equation": self.equation, "note": self.note,
+                "answer": self.answer}
 
 
 def _template_line(err: BaseException) -> tuple[str, int] | None:
@@ -247,6 +303,7 @@ def render_part(part_dir: Path, slides_root: Path, templates_dir: Path, claims_d
         raise RenderError("\n".join(problems))
     env = environment([slides_root, templates_dir])
     uses = analyse(env, template)
+    label_lines = frame_labels(template.read_text(encoding="utf-8"))
     renderer = PartRenderer(part_dir.name, claims_dir)
     env.globals.update(renderer.globals())
     import tomllib
@@ -262,8 +319,18 @@ def render_part(part_dir: Path, slides_root: Path, templates_dir: Path, claims_d
         places = by_claim.get(t["claim"], [])
         if len(places) == renderer.counts[t["claim"]]:  # one use per call site: the n-th use is this one
             places = [places[int(t["target"].rsplit(":", 1)[1]) - 1]]
+        labels = sorted({frame_at(label_lines, u.line) for u in places} - {""})
+        if any(label.startswith(SOLUTION_KIND) for label in labels):
+            t = t | {"answer": True}  # a solution frame is an answer as a whole
         records.append(t | {"template": template.relative_to(slides_root.parent).as_posix(), "lines": [u.line for u in places],
-                            "frames": sorted({u.frame for u in places})})
+                            "frames": sorted({u.frame for u in places})}
+                       | ({"labels": labels} if labels else {}))
+    blocks = answer_blocks(env, template)
+    if len(blocks) != renderer.answers:
+        raise RenderError(f"{template}: answer() blocks ran {renderer.answers} times but the template has "
+                          f"{len(blocks)}: keep answer() out of loops and macros, one block per reveal")
+    reveals = [{"marker": f"{part_dir.name}:answer:{k}", "line": line, "frame": frame, "label": label}
+               for k, (line, frame, label) in enumerate(blocks, start=1)]
     write_text_atomic(out_tex, text)
-    write_text_atomic(out_uses, json.dumps({"part": part_dir.name, "uses": records}, indent=1,
+    write_text_atomic(out_uses, json.dumps({"part": part_dir.name, "uses": records, "reveals": reveals}, indent=1,
                                            ensure_ascii=False) + "\n")
