@@ -158,7 +158,7 @@ def test_h100_bandwidth_moves_every_material(materials_tree):
     assert not printed("3.89 ms", before["deck"]) and not printed("4.00 TB/s", before["deck"])
 
     # Every claim that moved: on the page of each use, in each material that shows it, the new text;
-    # its old text nowhere in that material (unless another claim shown there now prints the same).
+    # its old text nowhere in that material (unless a claim shown there now prints it too).
     new_claims = {c["id"]: c["text"] for c in json.loads((root / "build" / "claims.json").read_text())["claims"]}
     moved = {cid for cid in new_claims if old_claims.get(cid) != new_claims[cid]}
     assert len(moved) >= 20, sorted(moved)
@@ -167,14 +167,15 @@ def test_h100_bandwidth_moves_every_material(materials_tree):
     problems = []
     for material in MATERIALS:
         pages, dests = read_pdf(root / "build" / f"{material}.pdf")
-        current = {normalise(u["text"]) for u in uses if shown_in(material, u)}
+        current = {u["text"] for u in uses if shown_in(material, u)}
         for use in uses:
             if use["claim"] not in moved or not shown_in(material, use):
                 continue
             if normalise(use["text"]) not in normalise(pages[dests[use["target"]]]):
                 problems.append(f"{material}.pdf: {use['claim']} = {use['text']!r} not on its page")
             old = old_claims[use["claim"]]
-            if normalise(old) not in current and len(normalise(old)) >= 3 and printed(old, after[material]):
+            coincides = any(printed(old, text) for text in current)  # "148" of a current "148 GB"
+            if not coincides and len(normalise(old)) >= 3 and printed(old, after[material]):
                 problems.append(f"{material}.pdf: stale {use['claim']} = {old!r} still printed")
         # listing output that changed: no old line survives
         for rel, text in old_outputs.items():
