@@ -15,11 +15,10 @@ def normalise(text: str) -> str:
     return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text))
 
 
-@pytest.fixture(scope="module")
-def deck():
+def read_pdf(pdf):
+    """(text of each page, named destination -> 0-based page) of a compiled PDF."""
     from pypdf import PdfReader
 
-    pdf = require_build(BUILD / "deck.pdf")
     # Two readings of each page: layout order (tables) and content-stream order (text beside figures).
     readings = [subprocess.run(["pdftotext", mode, str(pdf), "-"], capture_output=True, text=True,
                                check=True).stdout.split("\f") for mode in ("-layout", "-raw")]
@@ -27,6 +26,11 @@ def deck():
     reader = PdfReader(str(pdf))
     dests = {name: reader.get_destination_page_number(d) for name, d in reader.named_destinations.items()}
     return pages, dests
+
+
+@pytest.fixture(scope="module")
+def deck():
+    return read_pdf(require_build(BUILD / "deck.pdf"))
 
 
 @pytest.fixture(scope="module")
@@ -52,6 +56,8 @@ def test_every_claim_is_on_its_slides_page(deck, uses):
     assert uses, "no claim is used by any slide"
     missing = []
     for use in uses:
+        if use.get("note"):
+            continue  # the presenter's deck hides the notes (see test_every_material_shows_its_claims)
         page = dests.get(use["target"])
         if page is None:
             missing.append(f"{use['claim']} ({use['template']}:{use['lines']}): no destination {use['target']}")
@@ -81,3 +87,41 @@ def test_agenda_lists_only_the_parts_in_the_deck(deck):
     for page in roadmaps:
         listed = {int(n) for n in re.findall(r"Part (\d+):", page)}
         assert listed == numbers
+
+
+# --- every material: build/deck.pdf, notes.pdf, handout.pdf, exercises.pdf, solutions.pdf ------------
+
+
+def shown_in(material: str, use: dict) -> bool:
+    """Whether a claim use is typeset in a material (notes only in notes.pdf; the exercise sheet
+    keeps its sheet frames without their answers; the answer key adds the solution frames)."""
+    from mlsysim_deck.render import SHEET_KINDS, SOLUTION_KIND
+
+    if use.get("note"):
+        return material == "notes"
+    labels = use.get("labels", [])
+    if material == "exercises":
+        return not use.get("answer") and any(label.startswith(SHEET_KINDS) for label in labels)
+    if material == "solutions":
+        return any(label.startswith(SHEET_KINDS + (SOLUTION_KIND,)) for label in labels)
+    return True
+
+
+@pytest.mark.parametrize("material", ["deck", "notes", "handout", "exercises", "solutions"])
+def test_every_material_shows_its_claims(material, uses):
+    """The compiled-PDF check on each material: every claim it should show is on the page of its
+    destination, and it anchors no destination of a claim it should not show."""
+    pages, dests = read_pdf(require_build(BUILD / f"{material}.pdf"))
+    expected = [u for u in uses if shown_in(material, u)]
+    assert len(expected) >= 10, f"{material}.pdf: only {len(expected)} claims expected: the selection is broken"
+    missing = []
+    for use in expected:
+        page = dests.get(use["target"])
+        if page is None:
+            missing.append(f"{use['claim']} ({use['template']}:{use['lines']}): no destination {use['target']}")
+        elif normalise(use["text"]) not in normalise(pages[page]):
+            missing.append(f"{use['claim']} = {use['text']!r} not on page {page + 1} "
+                           f"(slide {use['frames']}, {use['template']}:{use['lines']})")
+    stray = sorted(u["target"] for u in uses if not shown_in(material, u) and u["target"] in dests)
+    assert not missing, f"{material}.pdf:\n" + "\n".join(missing)
+    assert not stray, f"{material}.pdf shows claims it should not: {stray}"

@@ -45,6 +45,7 @@ class PartPlan:
     pause: int          # the break inside the slot
     frames: int         # frames in its template
     noted: int          # of which carry a note
+    flex: int = 0       # minutes of notes tagged FLEX: what can be won back when running late
     after: int = 0      # minutes between this part and the next
     after_what: str = ""
 
@@ -126,6 +127,7 @@ def plan(slides_root: Path, templates_dir: Path) -> list[PartPlan]:
                         roadmap=roadmap if plans else 0, hands_on=_minutes(table, "hands_on", where, 0),
                         pause=_minutes(table, "break", where, 0), frames=len(titles),
                         noted=len({_frame_of(titles, line) for line in noted}),
+                        flex=sum(n.minutes for n in found if n.flex),
                         after=_minutes(after, "minutes", where, 0), after_what=str(after.get("what", "")))
         plans.append(part)
         clock_now = part.end + part.after
@@ -153,6 +155,7 @@ def report(plans: list[PartPlan]) -> str:
         verdict = "ok" if p.fits else f"OVER by {p.planned - p.slot} min"
         lines.append(f"Part {p.number} {p.title:<28} {clock(p.start):>5}–{clock(p.end):<5} {p.slot:>3} min  "
                      f"{p.planned:>3} min = {p.notes} + {p.roadmap} + {p.hands_on} + {p.pause}   {verdict}"
+                     + (f" (FLEX {p.flex} min)" if p.flex else "")
                      + ("" if p.noted == p.frames else f"   ({p.frames - p.noted} of {p.frames} frames without a note)"))
     return "\n".join(lines)
 
