@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Build build/deck.pdf from nothing on Debian 12 (run as root, or with sudo for the apt step).
+# Build the materials (build/deck.pdf, notes, handout, exercises, solutions) from nothing on Debian 12 (run as root, or with sudo for the apt step).
 # Installs what is missing: TeX Live and friends from Debian packages, Python dependencies in .venv.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -27,6 +27,6 @@ if ! .venv/bin/python -c "import mlsysim, pint, sympy, jinja2, matplotlib, doit,
   .venv/bin/python -m pip install -q -e '.[test]'
 fi
 
-echo "== building build/deck.pdf"
+echo "== building the materials: build/deck.pdf, notes.pdf, handout.pdf, exercises.pdf, solutions.pdf"
 .venv/bin/python -m doit "$@"
-echo "== done: build/deck.pdf"
+echo "== done: build/deck.pdf build/notes.pdf build/handout.pdf build/exercises.pdf build/solutions.pdf"

@@ -1,4 +1,5 @@
-"""doit tasks: specs -> engine -> claims -> slides, figures, listings -> build/deck.pdf.
+"""doit tasks: specs -> engine -> claims -> slides, figures, listings -> the five materials
+(build/deck.pdf, notes.pdf, handout.pdf, exercises.pdf, solutions.pdf).
 
     doit            build everything that is out of date (the default tasks)
     doit list       the tasks; `doit info slides:01_roofline` says why one would run
@@ -27,7 +28,7 @@ TOOLING = ENGINE / "mlsysim_deck"
 SPECS = PACKAGE / "specs"
 CLAIMS_DIR = BUILD / "claims"
 
-DOIT_CONFIG = {"default_tasks": ["claims", "slides", "listing", "figure", "deck_tex", "pdf",
+DOIT_CONFIG = {"default_tasks": ["claims", "slides", "listing", "figure", "schedule", "deck_tex", "pdf",
                                  "claims_json", "ledger"],
                "backend": "sqlite3", "dep_file": str(BUILD / ".doit.db"), "verbosity": 1}
 BUILD.mkdir(exist_ok=True)
@@ -154,28 +155,48 @@ def task_figure():
                "targets": [str(out)]}
 
 
+def task_schedule():
+    """The day's schedule from the notes: planned against slot per part (build/schedule.json)."""
+    templates = [str(p) for p in sorted(SLIDES.glob("*/slides.tex.j2"))]
+    return {"actions": [(B.write_schedule, [SLIDES, TEMPLATES, BUILD / "schedule.json"])],
+            "file_dep": [str(TEMPLATES / "deck.tex.j2")] + [str(p) for p in sorted(SLIDES.glob("*/part.toml"))]
+            + templates + RENDER_SOURCES + [str(TOOLING / "schedule.py")],
+            "targets": [str(BUILD / "schedule.json")],
+            "verbosity": 2}
+
+
 def task_deck_tex():
-    """The master file build/deck.tex: preamble, agenda, roadmaps, parts in order."""
-    return {"actions": [(B.render_deck, [SLIDES, TEMPLATES, BUILD / "deck.tex"])],
-            "file_dep": [str(TEMPLATES / "deck.tex.j2")] + [str(p) for p in SLIDES.glob("*/part.toml")]
-            + RENDER_SOURCES,
-            "targets": [str(BUILD / "deck.tex"), str(BUILD / "deck.tex.map")]}
+    """One master file per material, build/<material>.tex: preamble, agenda, roadmaps, parts in order.
+
+    The materials differ only in their master (Beamer mode, notes, which frames); all of them
+    \\input the same rendered parts, so no claim, listing or figure is evaluated twice."""
+    for material in B.MATERIALS:
+        yield {"name": material,
+               "actions": [(B.render_deck, [SLIDES, TEMPLATES, BUILD / f"{material}.tex", material])],
+               "file_dep": [str(BUILD / "schedule.json"), str(TEMPLATES / "deck.tex.j2")]
+               + [str(p) for p in sorted(SLIDES.glob("*/part.toml"))]
+               + [str(p) for p in sorted(SLIDES.glob("*/slides.tex.j2"))] + RENDER_SOURCES
+               + [str(TOOLING / "schedule.py")],
+               "targets": [str(BUILD / f"{material}.tex"), str(BUILD / f"{material}.tex.map")]}
 
 
 def task_pdf():
-    """Compile build/deck.pdf with XeLaTeX (latexmk)."""
+    """Compile each material, build/<material>.pdf, with XeLaTeX (latexmk); `doit -n 2` runs two at once."""
     parts = B.parts(SLIDES)
-    deps = [str(BUILD / "deck.tex")] + [str(BUILD / "slides" / f"{p['dir']}.tex") for p in parts]
+    deps = [str(BUILD / "slides" / f"{p['dir']}.tex") for p in parts]
     deps += [str(BUILD / "figures" / f"{s.stem}.pdf") for s in sorted(FIGURES.glob("*.py"))
              if not s.name.startswith("_")]
     for src in sorted(SLIDES.glob("*/listings/*.py")):
         base = BUILD / "listings" / src.parent.parent.name / src.stem
         deps += [f"{base}.py", f"{base}.out"]
     deps += sorted(str(p) for p in TEMPLATES.iterdir() if p.suffix in (".sty", ".tex"))
-    return {"actions": [(B.compile_pdf, [BUILD, TEMPLATES])],
-            "file_dep": deps,
-            "targets": [str(BUILD / "deck.pdf")],
-            "verbosity": 2}
+    for material, doc in B.MATERIALS.items():
+        yield {"name": material,
+               "doc": doc,
+               "actions": [(B.compile_pdf, [BUILD, TEMPLATES, material])],
+               "file_dep": [str(BUILD / f"{material}.tex")] + deps,
+               "targets": [str(BUILD / f"{material}.pdf")],
+               "verbosity": 2}
 
 
 def task_claims_json():

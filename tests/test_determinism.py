@@ -6,7 +6,8 @@ import pytest
 
 from workflow_support import clean_env, copy_repo, doit
 
-COMPARED = ["deck.pdf", "deck.tex", "claims.json", "ledger.html"]
+COMPARED = ["deck.pdf", "deck.tex", "claims.json", "ledger.html",
+            "notes.pdf", "handout.pdf", "exercises.pdf", "solutions.pdf", "schedule.json"]
 
 
 @pytest.fixture(scope="module")

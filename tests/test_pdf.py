@@ -43,13 +43,14 @@ def test_every_claim_reads_right_where_it_is_shown(uses):
     from mlsysim_deck.pages import check_claims_shown, claim_marks
 
     pdf = require_build(BUILD / "deck.pdf")
-    assert len(uses) >= 442, f"only {len(uses)} claim uses in build/slides/*.uses.json"
-    problems = check_claims_shown(pdf, uses)
-    assert not problems, f"{len(problems)} of {len(uses)} claim uses are wrong on the page:\n" + "\n".join(problems)
+    shown = [u for u in uses if shown_in("deck", u)]  # the deck hides the speaker notes
+    assert len(shown) >= 442, f"only {len(shown)} claim uses on the deck's slides"
+    problems = check_claims_shown(pdf, shown)
+    assert not problems, f"{len(problems)} of {len(shown)} claim uses are wrong on the page:\n" + "\n".join(problems)
     # not vacuous: every use has both marks, and the short claims (one or two characters) are among them
     marks = claim_marks(pdf)
-    assert all(marks[u["target"]].end is not None for u in uses)
-    assert sum(len(normalise(u["text"])) <= 2 for u in uses) >= 50
+    assert all(marks[u["target"]].end is not None for u in shown)
+    assert sum(len(normalise(u["text"])) <= 2 for u in shown) >= 50
 
 
 def test_a_wrong_value_at_its_mark_is_found_with_part_frame_page_and_claim(uses):
@@ -141,3 +142,37 @@ def test_agenda_lists_only_the_parts_in_the_deck(deck):
     for page in roadmaps:
         listed = {int(n) for n in re.findall(r"Part (\d+):", page)}
         assert listed == numbers
+
+
+# --- every material: build/deck.pdf, notes.pdf, handout.pdf, exercises.pdf, solutions.pdf ------------
+
+
+def shown_in(material: str, use: dict) -> bool:
+    """Whether a claim use is typeset in a material (notes only in notes.pdf; the exercise sheet
+    keeps its sheet frames without their answers; the answer key adds the solution frames)."""
+    from mlsysim_deck.render import SHEET_KINDS, SOLUTION_KIND
+
+    if use.get("note"):
+        return material == "notes"
+    labels = use.get("labels", [])
+    if material == "exercises":
+        return not use.get("answer") and any(label.startswith(SHEET_KINDS) for label in labels)
+    if material == "solutions":
+        return any(label.startswith(SHEET_KINDS + (SOLUTION_KIND,)) for label in labels)
+    return True
+
+
+@pytest.mark.parametrize("material", ["deck", "notes", "handout", "exercises", "solutions"])
+def test_every_material_shows_its_claims(material, uses):
+    """The compiled-PDF check on each material: every claim it should show reads right at its marks,
+    and it marks no claim it should not show (a note in the deck, an answer on the exercise sheet)."""
+    from mlsysim_deck.pages import check_claims_shown, claim_marks
+
+    pdf = require_build(BUILD / f"{material}.pdf")
+    expected = [u for u in uses if shown_in(material, u)]
+    assert len(expected) >= 10, f"{material}.pdf: only {len(expected)} claims expected: the selection is broken"
+    problems = check_claims_shown(pdf, expected)
+    assert not problems, f"{material}.pdf: {len(problems)} claim uses wrong:\n" + "\n".join(problems)
+    marks = claim_marks(pdf)
+    stray = sorted(u["target"] for u in uses if not shown_in(material, u) and u["target"] in marks)
+    assert not stray, f"{material}.pdf shows claims it should not: {stray}"

@@ -594,21 +594,60 @@ def _missing_entry_hint(inner: tuple[Path, int], folder: Path, key) -> str:
 # --- the deck ----------------------------------------------------------------------------------
 
 
-@reported
-def render_deck(slides_root: Path, templates_dir: Path, out_tex: Path) -> None:
-    """The master file: preamble, title, and for each part its section, roadmap and slides."""
-    from .render import environment, line_map_path, render_template_mapped
+#: The materials, each a master file over the same rendered parts: name -> what it is.
+MATERIALS = {
+    "deck": "the presenter's deck, with overlays",
+    "notes": "the deck with its speaker notes on a second screen (pdfpc --notes=right)",
+    "handout": "one page per frame in its final state, for attendees after the session",
+    "exercises": "the attendee's sheet: the predictions and exercises, no answers",
+    "solutions": "the answer key: each exercise's code, executed output, claims and reasoning",
+}
 
+
+def material_frames(slides_root: Path, material: str) -> list[str]:
+    """The frame labels a material keeps (\\includeonlyframes); empty: every frame."""
+    from .render import SHEET_KINDS, SOLUTION_KIND, frame_labels
+
+    if material == "exercises":
+        kinds = SHEET_KINDS
+    elif material == "solutions":
+        kinds = SHEET_KINDS + (SOLUTION_KIND,)
+    else:
+        return []
+    labels = ["sheet-title"]
+    for part in parts(slides_root):
+        source = (Path(slides_root) / part["dir"] / "slides.tex.j2").read_text(encoding="utf-8")
+        labels += [label for _, label in frame_labels(source) if label.startswith(kinds)]
+    return labels
+
+
+@reported
+def render_deck(slides_root: Path, templates_dir: Path, out_tex: Path, material: str = "deck") -> None:
+    """A material's master file: preamble, title, and for each part its section, roadmap and slides."""
+    from .render import PartRenderer, environment, line_map_path, render_template_mapped
+    from .schedule import clock, plan
+
+    if material not in MATERIALS:
+        raise BuildError(f"unknown material {material!r}: one of {', '.join(MATERIALS)}")
+    plans = {p.dir: p for p in plan(slides_root, templates_dir)}
+    shown = []
+    for part in parts(slides_root):
+        p = plans[part["dir"]]
+        shown.append(part | {"time": f"{clock(p.start)}–{clock(p.end)}", "planned": f"{p.planned} min",
+                             "after_what": p.after_what,
+                             "after_time": f"{clock(p.end)}–{clock(p.end + p.after)}" if p.after else ""})
     env = environment([templates_dir, slides_root])
+    env.globals["note"] = PartRenderer("deck", Path(out_tex).parent).note
     text, origins = render_template_mapped(env, templates_dir / "deck.tex.j2",
-                                           {"_template_name": "deck.tex.j2", "parts": parts(slides_root)})
+                                           {"_template_name": "deck.tex.j2", "parts": shown, "material": material,
+                                            "include_frames": material_frames(slides_root, material)})
     write_text_atomic(out_tex, text)
     write_text_atomic(line_map_path(out_tex), "\n".join(origins) + "\n")
 
 
 @reported
-def compile_pdf(build_dir: Path, templates_dir: Path) -> None:
-    """latexmk + XeLaTeX, reproducibly; on failure print the first error with file:line."""
+def compile_pdf(build_dir: Path, templates_dir: Path, job: str = "deck") -> None:
+    """latexmk + XeLaTeX on build/<job>.tex, reproducibly; on failure print the first error with file:line."""
     build_dir = Path(build_dir).resolve()
     latexmk = shutil.which("latexmk")
     if latexmk is None:
@@ -618,18 +657,18 @@ def compile_pdf(build_dir: Path, templates_dir: Path) -> None:
                         "SOURCE_DATE_EPOCH": "1767225600", "FORCE_SOURCE_DATE": "1", "TZ": "UTC",
                         "max_print_line": "10000"}  # the log's file:line errors unwrapped, however long the path
     cmd = [latexmk, "-xelatex", "-interaction=nonstopmode", "-halt-on-error", "-file-line-error",
-           f"-outdir={out}", "deck.tex"]
+           f"-outdir={out}", f"{job}.tex"]
     proc = subprocess.run(cmd, cwd=build_dir, env=env, capture_output=True, text=True, errors="replace")
     if proc.returncode != 0:
-        for partial in ("deck.pdf", "deck.xdv"):  # a halted run leaves no half-made output behind
+        for partial in (f"{job}.pdf", f"{job}.xdv"):  # a halted run leaves no half-made output behind
             (out / partial).unlink(missing_ok=True)
-        log = out / "deck.log"
+        log = out / f"{job}.log"
         text = log.read_text(errors="replace") if log.exists() else proc.stdout
         raise BuildError(latex_failure(text, build_dir, log) or
-                         f"LaTeX failed on build/deck.tex (full log: {shown_path(log)}):\n{proc.stdout[-2000:]}")
+                         f"LaTeX failed on build/{job}.tex (full log: {shown_path(log)}):\n{proc.stdout[-2000:]}")
     from .atomic import write_bytes_atomic
 
-    write_bytes_atomic(build_dir / "deck.pdf", (out / "deck.pdf").read_bytes())
+    write_bytes_atomic(build_dir / f"{job}.pdf", (out / f"{job}.pdf").read_bytes())
 
 
 RUNAWAY = ("File ended while scanning use of", "Paragraph ended before", "Runaway argument",
@@ -831,6 +870,14 @@ def _undefined_macro_hint(name: str, build_dir: Path) -> str:
 
 
 @reported
+def write_schedule(slides_root: Path, templates_dir: Path, out: Path) -> None:
+    """build/schedule.json, and planned against slot per part on the console."""
+    from .schedule import write_schedule as write
+
+    write(slides_root, templates_dir, out)
+
+
+@reported
 def write_claims_json(claims_dir: Path, uses_dir: Path, out: Path) -> None:
     """One machine-readable file: every claim with the slides (part, frame, target) that use it."""
     claims_dir, uses_dir = Path(claims_dir), Path(uses_dir)
@@ -841,11 +888,12 @@ def write_claims_json(claims_dir: Path, uses_dir: Path, out: Path) -> None:
         for use in data["uses"]:
             used.setdefault(use["claim"], []).append({"part": data["part"], "frames": use["frames"],
                                                      "target": use["target"], "lines": use["lines"],
-                                                     "template": use["template"]})
+                                                     "template": use["template"]}
+                                                    | ({"note": True} if use.get("note") else {}))
     records = []
     for claim_id in ids:
         record = json.loads((claims_dir / f"{claim_id}.json").read_text(encoding="utf-8"))
-        record["slides"] = used.get(claim_id, [])
+        record["slides"] = sorted(used.get(claim_id, []), key=lambda s: bool(s.get("note")))  # slides, then notes
         records.append(record)
     write_text_atomic(Path(out), json.dumps({"claims": records}, indent=1, ensure_ascii=False) + "\n")
 

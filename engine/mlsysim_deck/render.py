@@ -105,8 +105,8 @@ def environment(search_path: list[Path]) -> jinja2.Environment:
 
 # --- static analysis of a template ------------------------------------------------------------
 
-FRAME_TITLE = re.compile(r"\\begin\{frame\}(?:<[^>]*>)?(?:\[[^\]]*\])?"
-                         r"\{(?P<title>(?:[^{}]|\{(?:[^{}]|\{[^{}]*\})*\})*)\}")  # braces nest two deep
+FRAME_TITLE = re.compile(r"\\begin\{frame\}(?:<[^>]*>)?(?:\[(?P<options>[^\]]*)\])?"
+                         r"(?:\{(?P<title>(?:[^{}]|\{(?:[^{}]|\{[^{}]*\})*\})*)\})?")  # braces nest two deep
 
 
 @dataclass(frozen=True)
@@ -123,8 +123,24 @@ def frame_titles(source: str) -> list[tuple[int, str]]:
     """(line, title) of every frame opened in the template source."""
     found = []
     for m in FRAME_TITLE.finditer(source):
-        found.append((source.count("\n", 0, m.start()) + 1, m.group("title")))
+        found.append((source.count("\n", 0, m.start()) + 1, m.group("title") or ""))
     return found
+
+
+def frame_labels(source: str) -> list[tuple[int, str]]:
+    """(line, label) of every frame opened in the template source; "" for a frame without label=."""
+    found = []
+    for m in FRAME_TITLE.finditer(source):
+        label = re.search(r"(?:^|,)\s*label\s*=\s*([^,\s]+)", m.group("options") or "")
+        found.append((source.count("\n", 0, m.start()) + 1, label.group(1) if label else ""))
+    return found
+
+
+#: Frame labels by kind (``\\begin{frame}[label=predict-vendors]``): the exercise sheet holds the
+#: setup, the predictions, quizzes and exercises, each in the state that poses it; the answer key
+#: adds the solution frames, whose claims are answers as a whole.
+SHEET_KINDS = ("setup-", "predict-", "quiz-", "exercise-")
+SOLUTION_KIND = "solution-"
 
 
 def frame_at(titles: list[tuple[int, str]], line: int) -> str:
@@ -203,6 +219,56 @@ def analyse(env: jinja2.Environment, path: Path, compared: dict[str, list[str]] 
     return uses
 
 
+@dataclass(frozen=True)
+class Note:
+    """A speaker note: ``\\BLOCK{call note(minutes=3, flex=true)} ... \\BLOCK{endcall}`` before
+    ``\\end{frame}``.  Its timing is template data, read here without rendering (the schedule)."""
+
+    minutes: int
+    flex: bool
+    line: int
+    frame: str
+
+
+def notes(env: jinja2.Environment, path: Path) -> list[Note]:
+    """Every note() call block of a template, with its literal minutes and FLEX tag."""
+    source = path.read_text(encoding="utf-8")
+    try:
+        tree = env.parse(source, name=path.name, filename=str(path))
+    except jinja2.TemplateSyntaxError as err:
+        raise RenderError(f"{path}:{err.lineno}: {err.message}") from None
+    titles = frame_titles(source)
+    found = []
+    for block in tree.find_all(nodes.CallBlock):
+        call = block.call
+        if not (isinstance(call.node, nodes.Name) and call.node.name == "note"):
+            continue
+        args = {kw.key: kw.value for kw in call.kwargs}
+        minutes, flex = args.get("minutes"), args.get("flex", nodes.Const(False))
+        if call.args or set(args) - {"minutes", "flex"} or not isinstance(minutes, nodes.Const) \
+                or not isinstance(flex, nodes.Const) or not _is_minutes(minutes.value) \
+                or not isinstance(flex.value, bool):
+            raise RenderError(f"{path}:{call.lineno}: write a note as \\BLOCK{{call note(minutes=3)}} or "
+                              f"note(minutes=3, flex=true): minutes a literal whole number, flex true or "
+                              f"false, so the schedule can read them")
+        found.append(Note(minutes.value, flex.value, call.lineno, frame_at(titles, call.lineno)))
+    return found
+
+
+def answer_blocks(env: jinja2.Environment, path: Path) -> list[tuple[int, str, str]]:
+    """(line, frame title, frame label) of every answer() call block, in template order."""
+    source = path.read_text(encoding="utf-8")
+    tree = env.parse(source, name=path.name, filename=str(path))
+    titles, labels = frame_titles(source), frame_labels(source)
+    return [(b.call.lineno, frame_at(titles, b.call.lineno), frame_at(labels, b.call.lineno))
+            for b in tree.find_all(nodes.CallBlock)
+            if isinstance(b.call.node, nodes.Name) and b.call.node.name == "answer"]
+
+
+def _is_minutes(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
+
+
 # --- rendering --------------------------------------------------------------------------------
 
 
@@ -224,8 +290,12 @@ class PartRenderer:
         self.part = part
         self.claims_dir = claims_dir
         self.listings_rel = listings_rel
-        self.counts: dict[str, int] = {}
+        self.counts: dict[str, int] = {}  # calls per claim, slides and notes together (the call sites)
+        self.shown: dict[str, int] = {}   # per claim: uses on slides ("1", "2", ...) and in notes ("note1", ...)
         self.targets: list[dict] = []
+        self.in_note = False  # claims inside a note() block are shown in the notes, not on the slide
+        self.in_answer = None  # inside an answer() block: its marker; its claims are the frame's answer
+        self.answers = 0
 
     def claim(self, claim_id: str, accelerator: str | None = None) -> Rendered:
         if accelerator is not None:  # claim("hw.*.peak", hw) in a loop over accelerators("lineup")
@@ -235,8 +305,13 @@ class PartRenderer:
             raise RenderError(unknown_claim(claim_id, self.claims_dir))
         record = json.loads(path.read_text(encoding="utf-8"))
         n = self.counts[claim_id] = self.counts.get(claim_id, 0) + 1
-        target = f"{self.part}:{claim_id}:{n}"
-        self.targets.append({"claim": claim_id, "target": target, "text": record["text"]})
+        # a note's uses are numbered apart, so a slide's targets do not move when a note is written
+        where = f"note:{claim_id}" if self.in_note else claim_id
+        k = self.shown[where] = self.shown.get(where, 0) + 1
+        target = f"{self.part}:{claim_id}:{'note' if self.in_note else ''}{k}"
+        self.targets.append({"claim": claim_id, "target": target, "text": record["text"], "call": n}
+                            | ({"note": True} if self.in_note else {})
+                            | ({"answer": True, "reveal": self.in_answer} if self.in_answer else {}))
         return Rendered(f"\\claim{{{target}}}{{{record['latex']}}}")
 
     def count(self, claim_id: str) -> int:
@@ -250,8 +325,16 @@ class PartRenderer:
             raise RenderError(f"count({claim_id!r}) needs a claim whose value is a whole number, got {value!r}")
         return int(value)
 
-    def listing(self, name: str) -> Rendered:
+    def listing(self, name: str, code: bool = True, output: bool = True) -> Rendered:
+        """The listing's code and what it printed.  output=false: the code alone (an exercise states its
+        task); code=false: what it printed alone (the solution frame after that exercise)."""
         base = f"{self.listings_rel}/{self.part}/{name}"
+        if not (code or output):
+            raise RenderError(f"listing({name!r}) with neither code nor output shows nothing")
+        if not output:
+            return Rendered(f"\\mlslistingonly{{{base}.py}}")
+        if not code:
+            return Rendered(f"\\mlslistingoutput{{{base}.out}}")
         return Rendered(f"\\mlslisting{{{base}.py}}{{{base}.out}}")
 
     def equation(self, name: str) -> Rendered:
@@ -276,9 +359,43 @@ class PartRenderer:
 
         return Rendered(number_word(len(self.accelerators(comparison))))
 
+    def note(self, minutes=None, flex=False, caller=None) -> Rendered:
+        """The speaker note of the frame it closes: ``\\note{}`` headed by its timing and FLEX tag."""
+        if caller is None:
+            raise RenderError("note() is a call block: \\BLOCK{call note(minutes=3)} ... \\BLOCK{endcall}")
+        if not _is_minutes(minutes) or not isinstance(flex, bool):
+            raise RenderError(f"note(minutes={minutes!r}, flex={flex!r}): minutes is a whole number of "
+                              f"minutes, flex true or false")
+        self.in_note = True
+        try:
+            body = str(caller()).strip()
+        finally:
+            self.in_note = False
+        tag = "\\mlsflex" if flex else "\\mlscore"
+        return Rendered(f"\\note{{\\mlsnotehead{{{minutes}}}{{{tag}}}{body}}}\n")
+
+    def answer(self, step=2, caller=None) -> Rendered:
+        """A frame's answer, shown from overlay `step` on (``\\BLOCK{call answer()} ... \\BLOCK{endcall}``).
+
+        The first overlay carries a marker (``<part>:answer:<k>``) so the PDF check can find the page
+        that poses the question; the exercise sheet leaves the answer out (see the theme's mlsanswer)."""
+        if caller is None:
+            raise RenderError("answer() is a call block: \\BLOCK{call answer()} ... \\BLOCK{endcall}")
+        if not isinstance(step, int) or isinstance(step, bool) or step < 2:
+            raise RenderError(f"answer(step={step!r}): the answer shows from overlay 2 or later")
+        self.answers += 1
+        marker = f"{self.part}:answer:{self.answers}"
+        self.in_answer = marker
+        try:
+            body = str(caller()).strip("\n")
+        finally:
+            self.in_answer = None
+        return Rendered(f"\\mlsquestionmark{{{marker}}}%\n\\begin{{mlsanswer}}[{step}-]\n{body}\n\\end{{mlsanswer}}\n")
+
     def globals(self) -> dict:
         return {"claim": self.claim, "listing": self.listing, "equation": self.equation, "count": self.count,
-                "accelerators": self.accelerators, "count_word": self.count_word}
+                "accelerators": self.accelerators, "count_word": self.count_word, "note": self.note,
+                "answer": self.answer}
 
 
 def _template_line(err: BaseException) -> tuple[str, int] | None:
@@ -438,6 +555,7 @@ def render_part(part_dir: Path, slides_root: Path, templates_dir: Path, claims_d
     problems = lint_file(template, printed_claims(claims_dir))
     if problems:
         raise RenderError("\nerror: ".join(problems))
+    label_lines = frame_labels(template.read_text(encoding="utf-8"))
     renderer = PartRenderer(part_dir.name, claims_dir)
     env.globals.update(renderer.globals())
     import tomllib
@@ -452,11 +570,22 @@ def render_part(part_dir: Path, slides_root: Path, templates_dir: Path, claims_d
     records = []
     for t in renderer.targets:
         places = by_claim.get(t["claim"], [])
-        if len(places) == renderer.counts[t["claim"]]:  # one use per call site: the n-th use is this one
-            places = [places[int(t["target"].rsplit(":", 1)[1]) - 1]]
+        call = t.pop("call")
+        if len(places) == renderer.counts[t["claim"]]:  # one use per call site: the n-th call is this one
+            places = [places[call - 1]]
+        labels = sorted({frame_at(label_lines, u.line) for u in places} - {""})
+        if any(label.startswith(SOLUTION_KIND) for label in labels):
+            t = t | {"answer": True}  # a solution frame is an answer as a whole
         records.append(t | {"template": template.relative_to(slides_root.parent).as_posix(), "lines": [u.line for u in places],
-                            "frames": sorted({u.frame for u in places})})
+                            "frames": sorted({u.frame for u in places})}
+                       | ({"labels": labels} if labels else {}))
+    blocks = answer_blocks(env, template)
+    if len(blocks) != renderer.answers:
+        raise RenderError(f"{template}: answer() blocks ran {renderer.answers} times but the template has "
+                          f"{len(blocks)}: keep answer() out of loops and macros, one block per reveal")
+    reveals = [{"marker": f"{part_dir.name}:answer:{k}", "line": line, "frame": frame, "label": label}
+               for k, (line, frame, label) in enumerate(blocks, start=1)]
     write_text_atomic(out_tex, text)
     write_text_atomic(line_map_path(out_tex), "\n".join(origins) + "\n")
-    write_text_atomic(out_uses, json.dumps({"part": part_dir.name, "uses": records}, indent=1,
+    write_text_atomic(out_uses, json.dumps({"part": part_dir.name, "uses": records, "reveals": reveals}, indent=1,
                                            ensure_ascii=False) + "\n")

@@ -86,6 +86,9 @@ claims.quantity("dist.ib.gbit", lambda: RESEARCH.scaleout_bandwidth.to("Gbit/s")
 claims.text("dist.ib.link", lambda: RESEARCH.link.si("name"))
 claims.quantity("dist.ar16.per_dir", lambda: f.calc_ring_allreduce_time(
     L8.parameters * bf16(), AR_SMALL, RESEARCH.scaleup_bw, RESEARCH.scaleup_latency), unit="ms", fmt=".1f")
+claims.quantity("dist.ar16.total_bw", lambda: f.calc_ring_allreduce_time(  # the datasheet's both-ways figure, as the reference used it
+    L8.parameters * bf16(), AR_SMALL, H100.si("scaleup_bandwidth_total"), RESEARCH.scaleup_latency), unit="ms",
+    fmt=".0f")
 claims.statement("dist.ar16.bandwidth_dominated", "bandwidth-dominated: the latency terms add microseconds",
                  lambda: f.ring_allreduce_time(0, AR_SMALL, RESEARCH.scaleup_bw, RESEARCH.scaleup_latency) < 1e-3
                  and f.ring_allreduce_time(0, AR_SMALL, RESEARCH.scaleup_bw, RESEARCH.scaleup_latency)
@@ -199,6 +202,8 @@ claims.number("dist.demo.micro", lambda: demo().microbatch_count, fmt="d")
 claims.number("dist.demo.eta", lambda: demo().eta, fmt=".0f", scale=100, suffix="%")
 claims.number("dist.demo.tp_share", lambda: demo().tp_comm_s / demo().step_s, fmt=".0f", scale=100, suffix="%")
 claims.number("dist.demo.dp_share", lambda: demo().dp_comm_s / demo().step_s, fmt=".0f", scale=100, suffix="%")
+claims.text("dist.demo.eff", lambda: f"{demo().scaling_efficiency:.0%}")
+claims.text("dist.demo.mfu", lambda: f"{demo().effective_mfu:.0%}")
 claims.statement("dist.demo.capped", "capped at one sequence per microbatch",
                  lambda: demo().microbatch_count < DEMO["microbatch_count"] and bool(demo().notes)
                  and demo().batch_size // demo().dp_size == demo().microbatch_count)
@@ -228,6 +233,8 @@ claims.quantity("dist.ckpt.restart", lambda: Q(assumption("checkpointing", "rest
 claims.number("dist.ckpt.waste", lambda: rel().waste, fmt=".1f", scale=100, suffix="%")
 claims.number("dist.ckpt.goodput", lambda: rel().goodput, fmt=".0f", scale=100, suffix="%")
 claims.number("dist.ckpt.failures_per_day", lambda: 86400 / rel().mtbf_s, fmt=".0f")
+claims.statement("dist.ckpt.restarts_dominate", "the restarts cost more than the checkpoints",  # speaker note
+                 lambda: rel().restart_s / rel().mtbf_s > rel().waste)
 
 
 # --- Predict: 8 to 256 GPUs, data parallel ---------------------------------------------------------------
@@ -305,6 +312,17 @@ def best():
     return max(sweep(), key=lambda r: r.scaling_efficiency)
 
 
+def unsharded(r):
+    """The memory of a solved layout if every replica kept the whole optimizer state."""
+    micro = r.batch_size // r.dp_size / r.microbatch_count
+    return DistributedModel.memory(L70, job(), r.tp_size, r.pp_size, 1, micro, r.microbatch_count, r.seq_len)
+
+
+claims.statement("dist.cand.all_need_sharding", "every candidate fits only with the optimizer state sharded",
+                 lambda: all(solve(tp, pp).memory.fits and not unsharded(solve(tp, pp)).fits
+                             for tp, pp in CANDIDATES.values()))
+
+
 claims.number("dist.best.tp", lambda: best().tp_size, fmt="d")
 claims.number("dist.best.pp", lambda: best().pp_size, fmt="d")
 claims.number("dist.best.dp", lambda: best().dp_size, fmt="d")
@@ -315,9 +333,7 @@ claims.text("dist.optimizer_sharding", lambda: assumption("training", "optimizer
 
 
 def best_unsharded():
-    r = best()
-    micro = r.batch_size // r.dp_size / r.microbatch_count
-    return DistributedModel.memory(L70, job(), r.tp_size, r.pp_size, 1, micro, r.microbatch_count, r.seq_len)
+    return unsharded(best())
 
 
 claims.quantity("dist.best.mem", lambda: Q(best().memory.total, "B"), unit="GB", fmt=".0f")
@@ -345,11 +361,14 @@ claims.number("dist.ex.gpus", lambda: RESEARCH.gpus, fmt="d")
 claims.number("dist.ex.best_tp", lambda: exercise_best().tp_size, fmt="d")
 claims.number("dist.ex.best_pp", lambda: exercise_best().pp_size, fmt="d")
 claims.number("dist.ex.best_dp", lambda: exercise_best().dp_size, fmt="d")
+claims.quantity("dist.ex.best_mem", lambda: Q(exercise_best().memory.total, "B"), unit="GB", fmt=".0f")
 
 # --- stragglers ----------------------------------------------------------------------------------------------
 claims.number("dist.straggler.example", lambda: assumption("stragglers", "straggler_factor"), fmt=".2f")
 claims.number("dist.straggler.drag", lambda: assumption("stragglers", "straggler_factor") - 1, fmt=".0f", scale=100,
               suffix="%")
+claims.text("dist.straggler.eff_base", lambda: f"{solve(*TP_EXAMPLE).scaling_efficiency:.1%}")  # as the listing prints
+claims.text("dist.straggler.eff", lambda: f"{solve(*TP_EXAMPLE, straggler=assumption('stragglers', 'straggler_factor')).scaling_efficiency:.1%}")
 
 
 # --- training time: the Part 0 hook, refined ---------------------------------------------------------------------
