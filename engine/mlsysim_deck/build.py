@@ -362,11 +362,12 @@ def write_claims_json(claims_dir: Path, uses_dir: Path, out: Path) -> None:
         for use in data["uses"]:
             used.setdefault(use["claim"], []).append({"part": data["part"], "frames": use["frames"],
                                                      "target": use["target"], "lines": use["lines"],
-                                                     "template": use["template"]})
+                                                     "template": use["template"]}
+                                                    | ({"note": True} if use.get("note") else {}))
     records = []
     for claim_id in ids:
         record = json.loads((claims_dir / f"{claim_id}.json").read_text(encoding="utf-8"))
-        record["slides"] = used.get(claim_id, [])
+        record["slides"] = sorted(used.get(claim_id, []), key=lambda s: bool(s.get("note")))  # slides, then notes
         records.append(record)
     write_text_atomic(Path(out), json.dumps({"claims": records}, indent=1, ensure_ascii=False) + "\n")
 

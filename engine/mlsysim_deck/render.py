@@ -188,7 +188,8 @@ class PartRenderer:
         self.part = part
         self.claims_dir = claims_dir
         self.listings_rel = listings_rel
-        self.counts: dict[str, int] = {}
+        self.counts: dict[str, int] = {}  # calls per claim, slides and notes together (the call sites)
+        self.shown: dict[str, int] = {}   # per claim: uses on slides ("1", "2", ...) and in notes ("note1", ...)
         self.targets: list[dict] = []
         self.in_note = False  # claims inside a note() block are shown in the notes, not on the slide
         self.in_answer = None  # inside an answer() block: its marker; its claims are the frame's answer
@@ -200,8 +201,11 @@ class PartRenderer:
             raise RenderError(f"unknown claim {claim_id!r} (no claims.py declares it)")
         record = json.loads(path.read_text(encoding="utf-8"))
         n = self.counts[claim_id] = self.counts.get(claim_id, 0) + 1
-        target = f"{self.part}:{claim_id}:{n}"
-        self.targets.append({"claim": claim_id, "target": target, "text": record["text"]}
+        # a note's uses are numbered apart, so a slide's targets do not move when a note is written
+        where = f"note:{claim_id}" if self.in_note else claim_id
+        k = self.shown[where] = self.shown.get(where, 0) + 1
+        target = f"{self.part}:{claim_id}:{'note' if self.in_note else ''}{k}"
+        self.targets.append({"claim": claim_id, "target": target, "text": record["text"], "call": n}
                             | ({"note": True} if self.in_note else {})
                             | ({"answer": True, "reveal": self.in_answer} if self.in_answer else {}))
         return Rendered(f"\\claim{{{target}}}{{{record['latex']}}}")
@@ -317,8 +321,9 @@ def render_part(part_dir: Path, slides_root: Path, templates_dir: Path, claims_d
     records = []
     for t in renderer.targets:
         places = by_claim.get(t["claim"], [])
-        if len(places) == renderer.counts[t["claim"]]:  # one use per call site: the n-th use is this one
-            places = [places[int(t["target"].rsplit(":", 1)[1]) - 1]]
+        call = t.pop("call")
+        if len(places) == renderer.counts[t["claim"]]:  # one use per call site: the n-th call is this one
+            places = [places[call - 1]]
         labels = sorted({frame_at(label_lines, u.line) for u in places} - {""})
         if any(label.startswith(SOLUTION_KIND) for label in labels):
             t = t | {"answer": True}  # a solution frame is an answer as a whole
