@@ -80,6 +80,7 @@ FIELDS: dict[str, dict[str, Field]] = {
         "num_kv_heads": count(),
         "head_dim": count(),
         "ffn_size": count(),
+        "ffn_matrices": count(required=False),  # 3 (SwiGLU, the default) or 2 (GPT's GELU MLP)
         "vocab_size": count(),
         "tied_embeddings": Field(None),
         "training_tokens": quantity("token", required=False),
@@ -270,6 +271,12 @@ ASSUMPTION_UNITS.update({  # Part 4: training memory and checkpointing
     "layer_activation_bytes": "",
     "storage_write_bandwidth": "B/s",
     "restart_time": "s",
+})
+ASSUMPTION_UNITS.update({  # Reality check: measured kernel rates ([measured_<accelerator>])
+    "matmul_bf16": "FLOP/s",
+    "matmul_fp8": "FLOP/s",
+    "stream_bandwidth": "B/s",
+    "attention_bf16": "FLOP/s",
 })
 
 
