@@ -139,3 +139,14 @@ def test_the_ideal_roofline_is_faster_than_every_measurement():
             assert c.ideal > c.row.value, c.describe()
         else:
             assert c.ideal < c.row.value, c.describe()
+
+
+def test_the_appendix_frames_list_every_row_of_the_data():
+    """The Reality check frames name their claims literally (the build sees what a slide uses), so a
+    row added to validation/measurements.toml must be added to the frame too: this says which."""
+    from conftest import ROOT
+
+    template = (ROOT / "slides" / "90_appendix" / "slides.tex.j2").read_text(encoding="utf-8")
+    for r in ROWS:
+        for what in ("label", "measured", "ideal", "predicted", "error", "split"):
+            assert f'claim("reality.{r.id}.{what}")' in template, f"row {r.id}: reality.{r.id}.{what} not on the frame"
