@@ -100,6 +100,8 @@ FIELDS: dict[str, dict[str, Field]] = {
     "precisions": {
         "name": text(),
         "bits": ratio(),
+        "group_size": ratio(required=False),  # weights sharing one scale and zero point (GPTQ/AWQ: 128)
+        "group_bits": ratio(required=False),  # bits of that scale and zero point
     },
 }
 
