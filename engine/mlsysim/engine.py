@@ -24,9 +24,12 @@ def working_assumptions(precision=None, efficiency=None, bandwidth_efficiency=No
     return precision, precision_bytes(precision), eta, eta_bw
 
 
-def step_work(model, batch, seq_len, bytes_per_element):
+def step_work(model, batch, seq_len, bytes_per_element, activation_traffic=False):
     """(FLOPs, bytes, unit of work) of one step: a decode step of a transformer (B sequences at
-    context S), a forward pass of a CNN.  Plain arithmetic: numbers or numpy arrays alike."""
+    context S), a forward pass of a CNN.  Plain arithmetic: numbers or numpy arrays alike.
+
+    activation_traffic (CNNs): every layer writes its output to HBM and the next reads it back
+    (the model's activation_elements per image), instead of the ideal bound's activations on chip."""
     b = bytes_per_element
     if isinstance(model, TransformerModel):
         s = model.spec.si
@@ -35,8 +38,9 @@ def step_work(model, batch, seq_len, bytes_per_element):
                 f.decode_bytes(p_mm, b, batch, model.kv_bytes_per_token(b), seq_len), "token")
     if isinstance(model, CNNModel):
         s = model.spec.si
-        # weights once, plus each image read in; activations between layers assumed on chip
-        return batch * s("flops_per_sample"), model.weight_bytes(b) + batch * s("input_elements") * b, "sample"
+        # ideal bound: weights once, plus each image read in; activations between layers on chip
+        per_image = s("activation_elements") if activation_traffic else s("input_elements")
+        return batch * s("flops_per_sample"), model.weight_bytes(b) + batch * per_image * b, "sample"
     raise TypeError(f"not a model: {model!r}")
 
 
@@ -126,11 +130,13 @@ class Engine:
     @staticmethod
     def solve(model, hardware, batch_size: int = 1, seq_len: int | None = None,
               precision: str | None = None, efficiency: float | None = None,
-              bandwidth_efficiency: float | None = None) -> PerformanceProfile:
+              bandwidth_efficiency: float | None = None, activation_traffic: bool = False) -> PerformanceProfile:
         """One step of `model` on `hardware` at `batch_size` (and context `seq_len` for a transformer).
 
         efficiency (eta) and bandwidth_efficiency default to specs/assumptions.toml [efficiency];
         precision defaults to [serving] precision; seq_len to [serving] context_tokens.
+        activation_traffic: a CNN's activations go to HBM and back between layers (default: the ideal
+        bound, activations on chip).
         """
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}")
@@ -142,7 +148,7 @@ class Engine:
         elif seq_len is None:
             seq_len = int(assumption("serving", "context_tokens"))
         peak, bw = hardware.si("peak_flops"), hardware.si("memory_bandwidth")
-        flops, moved, unit = step_work(model, batch_size, seq_len, b)
+        flops, moved, unit = step_work(model, batch_size, seq_len, b, activation_traffic)
         return PerformanceProfile(model.name, hardware.name, batch_size, seq_len, precision, flops, moved,
                                   f.compute_time(flops, peak, eta), f.memory_time(moved, bw, eta_bw),
                                   peak, unit)

@@ -95,6 +95,7 @@ FIELDS: dict[str, dict[str, Field]] = {
         "parameters": count(),
         "flops_per_sample": quantity("FLOP"),
         "input_elements": count(),
+        "activation_elements": count(required=False),  # per image: every layer's input read + output written
     },
     "assumptions": {},  # free-form: every value is a quantity or ratio; see ASSUMPTION_UNITS
     "precisions": {
