@@ -150,3 +150,17 @@ def test_the_appendix_frames_list_every_row_of_the_data():
     for r in ROWS:
         for what in ("label", "measured", "ideal", "predicted", "error", "split"):
             assert f'claim("reality.{r.id}.{what}")' in template, f"row {r.id}: reality.{r.id}.{what} not on the frame"
+
+
+def test_expected_h100_itl_scales_the_calibration_row_by_bytes():
+    """Part 2's expected ITL (Llama-3 8B, H100, 4K context) is calibration row B4's measured step
+    scaled by the bytes each step reads: the fitted factor cancels.
+      B4: 126.90 token/s -> 1/126.90 s = 7.88022 ms per step at a 200-token context
+      bytes at 200: 15,009,849,344 (weights) + 200 * 131,072 (KV per token: 2*32*8*128*2) = 15,036,063,744
+      bytes at 4096: 15,009,849,344 + 536,870,912 = 15,546,720,256
+      ITL = 7.88022 ms * 15,546,720,256 / 15,036,063,744 = 7.88022 * 1.033962 = 8.14785 ms"""
+    h100, llama = mlsysim.Hardware.Cloud.H100, mlsysim.Models.Language.Llama3_8B
+    eta, eta_bw = h100.measured_efficiencies("fp16")
+    r = mlsysim.ServingModel().solve(llama, h100, seq_len=4096, batch_size=1, efficiency=eta,
+                                     bandwidth_efficiency=eta_bw * FIT.factors["decode.H100"])
+    assert r.itl_s * 1e3 == pytest.approx(8.14785, rel=1e-5)

@@ -135,6 +135,18 @@ def reported_days():
 
 claims.number("reality.hook.attention", lambda: hook_flops() / mlsysim.training_flops(L405) - 1, fmt="+.0f",
               scale=100, suffix="%")
+def hook_executed_attention():
+    """What a causal kernel executes of that attention (half the score matrix), over 6PD."""
+    from mlsysim.core import formulas as f
+
+    s, seq = L405.spec.si, L405.spec.si("training_context")
+    tokens = s("training_tokens")
+    executed = f.training_flops_executed(3, L405.parameters, tokens, s("layers"), s("num_heads"), s("head_dim"),
+                                         f.causal_attention_positions(seq))
+    return executed / mlsysim.training_flops(L405) - 1
+
+
+claims.number("reality.hook.attention_executed", hook_executed_attention, fmt="+.0f", scale=100, suffix="%")
 claims.number("reality.hook.mfu", hook_mfu, fmt=".1f", scale=100, suffix="%")
 claims.number("reality.hook.goodput", hook_goodput, fmt=".0f", scale=100, suffix="%")
 claims.quantity("reality.hook.days", lambda: Q(hook_days(), "day"), unit="day", label="days", fmt=".0f")
