@@ -56,7 +56,7 @@ def expected_decode_factor():
     of validation/measurements.toml (mlsysim_deck.validation)."""
     from mlsysim_deck import validation
 
-    return validation.calibrate(validation.load_rows()).factors["decode.H100"]
+    return validation.default_fit().factors["decode.H100"]
 
 
 def one_measured(expected_decode: bool):

@@ -22,7 +22,7 @@ H100 = mlsysim.Hardware.Cloud.H100
 @cache
 def comparison():
     rows = v.load_rows()
-    fit = v.calibrate(rows)
+    fit = v.default_fit()
     return rows, fit, {c.row.id: c for c in v.compare(rows, fit)}
 
 
