@@ -220,9 +220,9 @@ class Comparison:
     def error(self) -> float:
         """Signed error of the time the row measures (step or latency), as a fraction of the measured.
         For rates (MFU, TFLOP/s, tokens/s) the time is the inverse: error = measured/predicted - 1."""
-        if higher_is_faster(self.row):
-            return self.row.value / self.predicted - 1
-        return self.predicted / self.row.value - 1
+        error = (self.row.value / self.predicted - 1 if higher_is_faster(self.row)
+                 else self.predicted / self.row.value - 1)
+        return round(error, 12) + 0.0  # a calibration row's exact fit reads 0, not a signed rounding residue
 
     @property
     def budget(self) -> float:
