@@ -42,6 +42,8 @@ CURRENT_SPECS = B.spec_fingerprints(SPECS)
 DERIVATIONS = [str(PACKAGE / "core" / "derivations.py")] + sorted(str(p) for p in (PACKAGE / "core").glob("derive_*.py"))
 RENDER_SOURCES = [str(TOOLING / n) for n in ("render.py", "lint.py", "claims.py", "atomic.py", "workload.py")]
 WORKLOAD = str(TOOLING / "workload.py")  # the workloads and comparisons claims and figures share
+# The Reality check appendix: published measurements and the code that compares the engine with them.
+VALIDATION = sorted(str(p) for p in (ROOT / "validation").glob("*.toml")) + [str(TOOLING / "validation.py")]
 
 
 def _spec_uptodate():
@@ -67,7 +69,7 @@ def task_derive():
 def task_claims():
     """Evaluate every claim of every part (one small JSON file per claim)."""
     return {"actions": [(B.evaluate_claims, [SLIDES, CLAIMS_DIR])],
-            "file_dep": SPEC_FILES + ENGINE_SOURCES + [str(p) for p in B.claims_files(SLIDES)]
+            "file_dep": SPEC_FILES + ENGINE_SOURCES + [str(p) for p in B.claims_files(SLIDES)] + VALIDATION
             + [str(TOOLING / "claims.py"), WORKLOAD],
             "targets": [str(CLAIMS_DIR / "index.json"), str(CLAIMS_DIR / "records.sha256")],
             "verbosity": 2}

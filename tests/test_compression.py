@@ -20,19 +20,26 @@ BASE_STEP = 15_546_720_256  # B
 comp = mlsysim.CompressionModel()
 
 
-def test_int4_shrinks_weights_4x_but_decode_only_3_6x():
+def test_int4_stores_layers_with_group_scales_and_keeps_embeddings_in_fp16():
     r = comp.solve(L.Llama3_8B, C.H100, method="quantization", target_bitwidth=4)
-    # size: 8,030,261,248 * 0.5 B = 4,015,130,624 B
-    assert r.compressed_bytes == 4_015_130_624
-    # step: 7,504,924,672*0.5 + 536,870,912 (KV stays FP16) = 4,289,333,248 B; 15,546,720,256/4,289,333,248
-    assert r.inference_speedup == pytest.approx(15_546_720_256 / 4_289_333_248)  # 3.6245
+    # GPTQ/AWQ INT4: layer weights at 4 bits + 20 bits (FP16 scale, 4-bit zero) per group of 128:
+    #   6,979,584,000 * (4 + 20/128)/8 B = 6,979,584,000 * 0.51953125 = 3,626,112,000 B
+    # embedding table + output head + final norm stay FP16: 1,050,677,248 * 2 = 2,101,354,496 B
+    # size: 3,626,112,000 + 2,101,354,496 = 5,727,466,496 B (5.7 GB, not 8.03e9/2 = 4.0 GB)
+    assert r.compressed_bytes == 5_727_466_496
+    # step: head 525,340,672*2 = 1,050,681,344 + layers 3,626,112,000 + KV 536,870,912 (FP16)
+    #   = 5,213,664,256 B; 15,546,720,256 / 5,213,664,256 = 2.98192
+    assert r.inference_speedup == pytest.approx(2.98192, abs=1e-5)
     assert r.bottleneck == "Memory"
 
 
 def test_int8_and_no_op_quantization():
     r8 = comp.solve(L.Llama3_8B, C.H100, method="quantization", target_bitwidth=8)
-    # 15,546,720,256 / (7,504,924,672 + 536,870,912) = 15,546,720,256 / 8,041,795,584 = 1.93324
-    assert r8.inference_speedup == pytest.approx(1.93324, abs=1e-5)
+    # layers at 1 B (per-channel scales negligible), head at 2 B:
+    # 15,546,720,256 / (1,050,681,344 + 6,979,584,000 + 536,870,912) = 15,546,720,256 / 8,567,136,256 = 1.81469
+    assert r8.inference_speedup == pytest.approx(1.81469, abs=1e-5)
+    # stored: 6,979,584,000 + 2,101,354,496 = 9,080,938,496 B
+    assert r8.compressed_bytes == 9_080_938_496
     r16 = comp.solve(L.Llama3_8B, C.H100, method="quantization", target_bitwidth=16)
     assert r16.inference_speedup == 1.0 and r16.accuracy_delta == 0.0
 
@@ -84,9 +91,13 @@ def test_fleet_replica_for_llama3_70b():
     fp16 = comp.replica(L.Llama3_70B, C.H100, target_bitwidth=16)
     # (141,107,412,992 + 21,474,836,480) / 80e9 = 2.03 -> 3 by memory -> 4 (TP divides the 8 KV heads)
     assert (fp16.memory_minimum, fp16.accelerators) == (3, 4)
+    # layers 80*855,654,400 = 68,452,352,000; embeddings + head + norm 2,101,354,496 stay FP16 (4,202,708,992 B)
     int8 = comp.replica(L.Llama3_70B, C.H100, target_bitwidth=8)
-    assert int8.accelerators == 2  # (70.55 + 21.47) GB / 80 GB = 1.15 -> 2
+    # 68,452,352,000 + 4,202,708,992 = 72,655,060,992 B; (72.66 + 21.47) GB / 80 GB = 1.18 -> 2
+    assert int8.weight_bytes == 72_655_060_992 and int8.accelerators == 2
     int4 = comp.replica(L.Llama3_70B, C.H100, target_bitwidth=4)
-    assert int4.accelerators == 1  # (35.28 + 21.47) GB = 56.75 GB fits in 80 GB
+    # 68,452,352,000 * (4 + 20/128) / 8 = 68,452,352,000 * 0.51953125 = 35,563,136,000;
+    # + 4,202,708,992 = 39,765,844,992 B; (39.77 + 21.47) GB = 61.24 GB fits in 80 GB
+    assert int4.weight_bytes == 39_765_844_992 and int4.accelerators == 1
     # one H100 all year: 2.99 USD/h * 365.25*24 h = 26,210.34 USD
     assert int4.annual_cost.to("USD").magnitude == pytest.approx(26_210.34, abs=0.01)

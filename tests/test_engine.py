@@ -124,3 +124,44 @@ def test_gb_is_decimal():
     # the datasheet's 80 GB is 80e9 bytes, not 80 GiB
     assert H100.si("memory_capacity") == 80e9
     assert math.isclose(H100.si("memory_bandwidth"), 3.35e12)
+
+
+def test_resnet50_activation_elements_by_hand():
+    """The spec's per-image activation traffic, summed from He et al. Table 1 (torchvision v1.5).
+
+    Each convolution reads its input and writes its output; each block's residual add reads the
+    shortcut (4w channels at the block's output size) in its last convolution's epilogue.
+      stem: conv1 150,528 + 802,816; max pool 802,816 + 200,704                    = 1,956,864
+      a block at s x s, width w, from 4w channels (not the first of its stage):
+        1x1 4w->w: 4w s^2 + w s^2; 3x3: 2 w s^2; 1x1 w->4w: w s^2 + 4w s^2; residual 4w s^2 = 16 w s^2
+        conv2 (56, 64): 16 * 64 * 3136 = 3,211,264; conv3 (28, 128): 1,605,632;
+        conv4 (14, 256): 802,816; conv5 (7, 512): 401,408
+      first blocks (input c_in at s_in, stride 2 on the 3x3, plus the 1x1 downsample c_in -> 4w):
+        conv2: 64*3136 + 64*3136 | 64*3136 + 64*3136 | 64*3136 + 256*3136 | 64*3136 + 256*3136 | 256*3136
+             = 3136 * (64*6 + 256*3) = 3136 * 1152 = 3,612,672
+        conv3: 256*3136 + 128*3136 | 128*3136 + 128*784 | 128*784 + 512*784 | 256*3136 + 512*784 | 512*784
+             = 3136 * 768 + 784 * 1792 = 2,408,448 + 1,404,928 = 3,813,376
+        conv4: 512*784 + 256*784 | 256*784 + 256*196 | 256*196 + 1024*196 | 512*784 + 1024*196 | 1024*196
+             = 784 * 1536 + 196 * 3584 = 1,204,224 + 702,464 = 1,906,688
+        conv5: 1024*196 + 512*196 | 512*196 + 512*49 | 512*49 + 2048*49 | 1024*196 + 2048*49 | 2048*49
+             = 196 * 3072 + 49 * 7168 = 602,112 + 351,232 = 953,344
+      stages: 3,612,672 + 2*3,211,264 = 10,035,200; 3,813,376 + 3*1,605,632 = 8,630,272;
+              1,906,688 + 5*802,816 = 5,920,768; 953,344 + 2*401,408 = 1,756,160
+      head: average pool 2048*49 + 2048; classifier 2048 + 1000                      = 105,448
+      total 1,956,864 + 10,035,200 + 8,630,272 + 5,920,768 + 1,756,160 + 105,448     = 28,404,712
+    """
+    resnet = mlsysim.Models.Vision.ResNet50
+    assert resnet.spec.si("activation_elements") == 28_404_712
+
+
+def test_resnet50_with_activation_traffic_falls_below_the_h100_ridge():
+    resnet = mlsysim.Models.Vision.ResNet50
+    on_chip = Engine.solve(resnet, mlsysim.Hardware.Cloud.H100, batch_size=256, precision="fp16")
+    traffic = Engine.solve(resnet, mlsysim.Hardware.Cloud.H100, batch_size=256, precision="fp16",
+                           activation_traffic=True)
+    # bytes: 25,557,032*2 + 256*28,404,712*2 = 51,114,064 + 14,543,212,544 = 14,594,326,608 B
+    # FLOPs: 256 * 8.18e9 = 2.09408e12; AI = 2.09408e12 / 14,594,326,608 = 143.49 FLOP/B (< 295 ridge)
+    assert traffic.bytes_moved == 14_594_326_608
+    assert traffic.arithmetic_intensity.magnitude == pytest.approx(143.486, abs=1e-3)
+    # memory 14,594,326,608 / 3.35e12 = 4.3565 ms > compute 2.09408e12 / (0.5 * 989.4e12) = 4.2330 ms
+    assert traffic.bottleneck == "Memory" and on_chip.bottleneck == "Compute"

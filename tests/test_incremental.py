@@ -9,7 +9,7 @@ import pytest
 
 from conftest import ROOT
 
-COPY = ["dodo.py", "pyproject.toml", "engine", "slides", "templates", "figures"]
+COPY = ["dodo.py", "pyproject.toml", "engine", "slides", "templates", "figures", "validation"]
 # Tasks up to the slides; the PDF step is LaTeX's and is exercised by the full build.
 TASKS = ["claims", "slides", "listing", "figure", "claims_json"]
 

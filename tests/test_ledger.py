@@ -111,3 +111,21 @@ def test_symbol_names_follow_the_slides():
     assert plain_name(r"\eta_{\text{BW}}") == "\u03b7_BW"
     assert plain_name(r"P_{\text{mm}}") == "P_mm"
     assert plain_name(r"\text{AI}_{\text{ridge}}") == "AI_ridge"
+
+
+def test_reality_check_section_lists_every_validation_row(built, page):
+    """The ledger's Reality check table: one line per row of validation/measurements.toml, its cells
+    linking to the row's claims, with the publication in the source column."""
+    from mlsysim_deck.validation import load_rows
+
+    lines = {}
+    for tr in page.iter(f"{{{NS['h']}}}tr"):
+        cells = list(tr)
+        if cells and cells[0].get("class") == "key" and len(cells) == 8:
+            lines[cells[0].text] = cells
+    rows = load_rows()
+    assert set(lines) == {r.id for r in rows}
+    for r in rows:
+        links = [a.get("href") for c in lines[r.id] for a in c.iter(f"{{{NS['h']}}}a")]
+        assert f"#reality.{r.id}.predicted" in links and f"#reality.{r.id}.measured" in links
+        assert r.raw["publication"] in "".join(lines[r.id][7].itertext())

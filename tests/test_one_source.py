@@ -84,7 +84,7 @@ def test_two_phase_prints_what_its_frame_says(deck):
     itl = float(re.search(r"ITL: ([\d.]+) ms", text).group(1))
     assert itl == pytest.approx(4.8011, abs=0.005)  # printed "4.80"
     assert c["serving.itl"]["text"] == "4.80 ms"
-    assert "KV cache/req: 1.073741824 GB" in text and c["kv.per_request"]["text"] == "1.074 GB"
+    assert "KV cache/req: 1.07 GB" in text and c["kv.per_request"]["text"] == "1.074 GB"
     # and these are the claims of the frame that shows the listing
     frame = frames_showing(deck, "02_serving", 'listing("two_phase")')
     for cid in ("serving.ttft", "serving.itl", "kv.per_request"):

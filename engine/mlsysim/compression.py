@@ -7,9 +7,10 @@
 The speedup is the ratio of two roofline steps (`Engine.solve`'s decode step by default, or a
 prefill), before and after:
 
-* Quantisation here is weight-only (GPTQ/AWQ-style W8A16, W4A16 kernels): weights are stored and
-  streamed at `target_bitwidth` bits, dequantised on chip, multiplied in the serving precision;
-  the KV cache stays in the serving precision.  It helps memory-bound work, not compute-bound work.
+* Quantisation here is weight-only (GPTQ/AWQ-style W8A16, W4A16 kernels): the decoder layers'
+  weights are stored and streamed at `target_bitwidth` bits plus a scale and zero point per group
+  (specs/precisions.toml), dequantised on chip, multiplied in the serving precision; the embedding
+  table, the output head and the KV cache stay in the serving precision.  It helps memory-bound work, not compute-bound work.
 * Pruning removes weights of the decoder layers (embedding and output head stay dense):
   unstructured zeros are kept in a dense layout by dense kernels (no speedup; the stored file
   shrinks), structured pruning makes the matrices smaller (fewer bytes and FLOPs), and 2:4 (N:M)
@@ -82,6 +83,30 @@ def _step(model, hw, phase, batch, seq_len, precision, b_kv, eta, eta_bw, dense_
     moved = dense_weight_bytes + layer_weight_bytes + kv_bytes
     return PerformanceProfile(model.name, hw.name, batch, seq_len, precision, flops, moved, compute_s,
                               f.memory_time(moved, hw.si("memory_bandwidth"), eta_bw), peak, "token", tokens)
+
+
+def _format_of(bits: float) -> "_spec.Spec | None":
+    """The integer format of specs/precisions.toml stored at `bits` bits (int8, int4), if any."""
+    for name, entry in _spec.load("precisions").items():
+        if name.startswith("int") and entry.si("bits") == bits:
+            return entry
+    return None
+
+
+def stored_weight_bytes(model: TransformerModel, bits: float, bytes_per_element: float) -> tuple[float, float]:
+    """(bytes of the whole model, bytes per decoder-layer weight) with the weights at `bits` bits.
+
+    Below the serving precision this is weight-only quantisation as GPTQ/AWQ store it: the decoder
+    layers at `bits` plus each group's scale and zero point (specs/precisions.toml), the embedding
+    table and output head left in the serving precision.  At or above it, every weight at `bits`."""
+    if bits >= bytes_per_element * 8:
+        return fc.quantized_bytes(model.parameters, bits), bits / 8
+    fmt = _format_of(bits)
+    group_size = fmt.get("group_size", 1) if fmt is not None else 1
+    group_bits = fmt.get("group_bits", 0) if fmt is not None else 0
+    p_layers = _layer_parameters(model)
+    total = fc.quantized_model_bytes(model.parameters, p_layers, bits, group_size, group_bits, bytes_per_element)
+    return total, (bits + group_bits / group_size) / 8
 
 
 def _cited_accuracy(method: str, bits=None, sparsity=None, sparsity_type=None):
@@ -165,10 +190,11 @@ class CompressionModel:
             if target_bitwidth is None:
                 raise ValueError("quantization needs target_bitwidth (16, 8, 4)")
             bits = float(target_bitwidth)
-            bq = bits / 8
-            compressed_bytes = fc.quantized_bytes(model.parameters, bits)
-            step = _step(*args, (p_mm - p_layers) * bq, p_layers * bq)
-            drop, entry = _cited_accuracy("quantization", bits=bits)  # 16 bits: the reference point
+            compressed_bytes, bq = stored_weight_bytes(model, bits, b)
+            head_b = b if bits < b * 8 else bits / 8  # weight-only quantisation leaves the head in b
+            step = _step(*args, (p_mm - p_layers) * head_b, p_layers * bq)
+            base_bits = b * 8
+            drop, entry = (0.0, None) if bits >= base_bits else _cited_accuracy("quantization", bits=bits)
             level = f"{int(bits)}-bit"
         elif method == "pruning":
             if sparsity is None or not 0 <= sparsity < 1:
@@ -214,7 +240,7 @@ class CompressionModel:
         n_req = (int(assumption("fleet", "fleet_concurrent_requests")) if concurrent_requests is None
                  else int(concurrent_requests))
         bits = b * 8 if target_bitwidth is None else float(target_bitwidth)
-        weights = fc.quantized_bytes(model.parameters, bits)
+        weights = stored_weight_bytes(model, bits, b)[0]
         kv = fs.kv_cache_per_request(model.spec.si("layers"), model.spec.si("num_kv_heads"),
                                                   model.spec.si("head_dim"), seq_len, b)
         need = math.ceil(fc.accelerators_for_memory(weights, n_req, kv, hw.si("memory_capacity")))

@@ -20,11 +20,13 @@ class Engine:
     @staticmethod
     def solve(model, hardware, batch_size: int = 1, seq_len: int | None = None,
               precision: str | None = None, efficiency: float | None = None,
-              bandwidth_efficiency: float | None = None) -> PerformanceProfile:
+              bandwidth_efficiency: float | None = None, activation_traffic: bool = False) -> PerformanceProfile:
         """One step of `model` on `hardware` at `batch_size` (and context `seq_len` for a transformer).
 
         efficiency (eta) and bandwidth_efficiency default to specs/assumptions.toml [efficiency];
         precision defaults to [serving] precision; seq_len to [serving] context_tokens.
+        activation_traffic: a CNN's activations go to HBM and back between layers (default: the ideal
+        bound, activations on chip).
         """
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}")
@@ -36,7 +38,7 @@ class Engine:
         elif seq_len is None:
             seq_len = int(assumption("serving", "context_tokens"))
         peak, bw = hardware.si("peak_flops"), hardware.si("memory_bandwidth")
-        flops, moved, unit = step_work(model, batch_size, seq_len, b)
+        flops, moved, unit = step_work(model, batch_size, seq_len, b, activation_traffic)
         return PerformanceProfile(model.name, hardware.name, batch_size, seq_len, precision, flops, moved,
                                   f.compute_time(flops, peak, eta), f.memory_time(moved, bw, eta_bw),
                                   peak, unit, batch_size)

@@ -42,7 +42,8 @@ class Model:
 
 
 class TransformerModel(Model):
-    """A decoder-only transformer (Llama-3 family): GQA attention, SwiGLU FFN, tied or untied embeddings."""
+    """A decoder-only transformer (Llama-3 family): GQA attention, SwiGLU FFN (or GPT's two-matrix MLP:
+    ffn_matrices = 2), tied or untied embeddings."""
 
     kind = "transformer"
 
@@ -52,6 +53,7 @@ class TransformerModel(Model):
         s = self.spec.si
         return int(f.parameter_count(s("vocab_size"), s("hidden_size"), s("layers"), s("num_heads"),
                                      s("num_kv_heads"), s("head_dim"), s("ffn_size"),
+                                     self.spec.get("ffn_matrices", 3),  # absent: SwiGLU's three
                                      1 if s("tied_embeddings") else 2))
 
     @derived

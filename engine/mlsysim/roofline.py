@@ -21,9 +21,12 @@ def working_assumptions(precision=None, efficiency=None, bandwidth_efficiency=No
     return precision, precision_bytes(precision), eta, eta_bw
 
 
-def step_work(model, batch, seq_len, bytes_per_element):
+def step_work(model, batch, seq_len, bytes_per_element, activation_traffic=False):
     """(FLOPs, bytes, unit of work) of one step: a decode step of a transformer (B sequences at
-    context S), a forward pass of a CNN.  Plain arithmetic: numbers or numpy arrays alike."""
+    context S), a forward pass of a CNN.  Plain arithmetic: numbers or numpy arrays alike.
+
+    activation_traffic (CNNs): every layer writes its output to HBM and the next reads it back
+    (the model's activation_elements per image), instead of the ideal bound's activations on chip."""
     b = bytes_per_element
     if isinstance(model, TransformerModel):
         s = model.spec.si
@@ -32,8 +35,9 @@ def step_work(model, batch, seq_len, bytes_per_element):
                 f.decode_bytes(p_mm, b, batch, model.kv_bytes_per_token(b), seq_len), "token")
     if isinstance(model, CNNModel):
         s = model.spec.si
-        # weights once, plus each image read in; activations between layers assumed on chip
-        return batch * s("flops_per_sample"), model.weight_bytes(b) + batch * s("input_elements") * b, "sample"
+        # ideal bound: weights once, plus each image read in; activations between layers on chip
+        per_image = s("activation_elements") if activation_traffic else s("input_elements")
+        return batch * s("flops_per_sample"), model.weight_bytes(b) + batch * per_image * b, "sample"
     raise TypeError(f"not a model: {model!r}")
 
 

@@ -13,6 +13,7 @@ decoding and disaggregated serving, all on the roofline of `Engine.solve`.
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
@@ -82,6 +83,28 @@ def prefill(model: TransformerModel, hw, seq_len: int, batch_size: int, precisio
     return PerformanceProfile(model.name, hw.name, batch_size, seq_len, precision, flops, moved,
                               f.compute_time(flops, peak, eta), f.memory_time(moved, hw.si("memory_bandwidth"), eta_bw),
                               peak, "token", batch_size * seq_len)
+
+
+def prefill_tensor_parallel(model: TransformerModel, hw, seq_len: int, tp_size: int, precision: str, eta: float,
+                            eta_bw: float, link_latency_s: float, batch_size: int = 1) -> tuple[PerformanceProfile, float]:
+    """Prefill split over `tp_size` GPUs joined by the accelerator's scale-up link (Megatron-style tensor
+    parallelism): each GPU does 1/TP of the FLOPs and reads 1/TP of the weights and KV cache, and the
+    partial outputs of the attention and of the FFN of every layer are AllReduced (2 per layer, ring,
+    16-bit activations, not overlapped with compute).  Returns (one GPU's roofline step, AllReduce seconds)."""
+    from .core import _derived_distributed as fd
+
+    whole = prefill(model, hw, seq_len, batch_size, precision, eta, eta_bw)
+    if tp_size == 1:
+        return whole, 0.0
+    s = model.spec.si
+    if s("num_kv_heads") % tp_size and tp_size % s("num_kv_heads"):
+        raise ValueError(f"TP={tp_size} does not split {model.name}'s {s('num_kv_heads')} KV heads")
+    one = dataclasses.replace(whole, flops=whole.flops / tp_size, bytes_moved=whole.bytes_moved / tp_size,
+                              compute_s=whole.compute_s / tp_size, memory_s=whole.memory_s / tp_size)
+    message = batch_size * seq_len * s("hidden_size") * precision_bytes("fp16")
+    per_direction = hw.si("scaleup_bandwidth_total") / 2
+    comm = 2 * s("layers") * fd.ring_allreduce_time(message, tp_size, per_direction, link_latency_s)
+    return one, comm
 
 
 @dataclass(frozen=True, slots=True)

@@ -81,6 +81,7 @@ FIELDS: dict[str, dict[str, Field]] = {
         "num_kv_heads": count(),
         "head_dim": count(),
         "ffn_size": count(),
+        "ffn_matrices": count(required=False),  # 3 (SwiGLU, the default) or 2 (GPT's GELU MLP)
         "vocab_size": count(),
         "tied_embeddings": Field(None),
         "training_tokens": quantity("token", required=False),
@@ -95,11 +96,14 @@ FIELDS: dict[str, dict[str, Field]] = {
         "parameters": count(),
         "flops_per_sample": quantity("FLOP"),
         "input_elements": count(),
+        "activation_elements": count(required=False),  # per image: every layer's input read + output written
     },
     "assumptions": {},  # free-form: every value is a quantity or ratio; see ASSUMPTION_UNITS
     "precisions": {
         "name": text(),
         "bits": ratio(),
+        "group_size": ratio(required=False),  # weights sharing one scale and zero point (GPTQ/AWQ: 128)
+        "group_bits": ratio(required=False),  # bits of that scale and zero point
     },
 }
 
@@ -275,6 +279,12 @@ ASSUMPTION_UNITS.update({  # Part 4: training memory, parallelism, stragglers an
     "layer_activation_bytes": "",
     "storage_write_bandwidth": "B/s",
     "restart_time": "s",
+})
+ASSUMPTION_UNITS.update({  # Reality check: measured kernel rates ([measured_<accelerator>])
+    "matmul_bf16": "FLOP/s",
+    "matmul_fp8": "FLOP/s",
+    "stream_bandwidth": "B/s",
+    "attention_bf16": "FLOP/s",
 })
 
 

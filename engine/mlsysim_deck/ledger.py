@@ -321,6 +321,33 @@ def index_page(records: list[dict], pages: dict[str, int], folder: str, pdf_name
     return "\n".join(out)
 
 
+def reality_section(records: list[dict]) -> list[str]:
+    """The Reality check: one line per validation row (claims reality.<row>.*), predicted against
+    measured, with the error, the split and the source (the measured claim's note)."""
+    by_id = {r["id"]: r for r in records}
+    rows = sorted(cid[len("reality."):-len(".measured")] for cid in by_id
+                  if cid.startswith("reality.") and cid.endswith(".measured"))
+    if not rows:
+        return []
+    out = ['<h1 id="reality-check">Reality check</h1>',
+           '<p class="sub">The engine against published measurements (validation/measurements.toml). '
+           "Ideal: the measured kernel rates alone; expected: with the factor fitted on the calibration rows. "
+           "Error: of the time measured (step or latency).</p>",
+           "<table><tr><th>row</th><th>workload</th><th>measured</th><th>ideal</th><th>expected</th>"
+           "<th>error</th><th>split</th><th>source</th></tr>"]
+    for row in rows:
+        def cell(what, row=row):
+            record = by_id.get(f"reality.{row}.{what}")
+            if record is None:
+                return "<td>\u2014</td>"
+            return f'<td><a href="#{_e(record["id"])}">{_e(record["text"])}</a></td>'
+        source = by_id[f"reality.{row}.measured"].get("note", "")
+        out.append(f'<tr><td class="key">{_e(row)}</td>{cell("label")}{cell("measured")}{cell("ideal")}'
+                   f'{cell("predicted")}{cell("error")}{cell("split")}<td class="src">{_e(source)}</td></tr>')
+    out.append("</table>")
+    return out
+
+
 def write_ledger(claims_json: Path, pdf: Path, spec_dir: Path, out: Path) -> bool:
     """build/ledger.html (the index) and build/ledger/<id>.html (one page per claim), from
     build/claims.json and build/deck.pdf; True if any file's bytes changed."""

@@ -54,6 +54,20 @@ claims.quantity("resnet.weights", lambda: Q(resnet.weight_bytes(bytes_per_weight
 claims.quantity("resnet.ai", lambda: forward().arithmetic_intensity, unit="FLOP/B", fmt=",.0f")
 claims.text("resnet.regime", lambda: forward().bottleneck)
 
+
+def forward_with_activations(hw=H100):
+    """The same forward pass with every layer's activations written to HBM and read back."""
+    return Engine.solve(resnet, hw, batch_size=RESNET_BATCH, activation_traffic=True)
+
+
+claims.number("resnet.activation_elements", lambda: resnet.spec.si("activation_elements") / 1e6, fmt=".1f",
+              suffix=" million")
+claims.quantity("resnet.ai_activations", lambda: forward_with_activations().arithmetic_intensity, unit="FLOP/B",
+                fmt=",.0f")
+claims.text("resnet.regime_activations", lambda: forward_with_activations().bottleneck.lower())
+claims.quantity("resnet.memory_time_activations", lambda: forward_with_activations().memory_time, unit="ms",
+                fmt=".2f")
+
 # --- Wall 2: memory (Llama-3 8B decode, batch 1) -----------------------------------------------
 claims.number("llama.params_b", lambda: llama.parameters / 1e9, fmt=".2f", suffix=" billion")
 claims.quantity("llama.weights", lambda: Q(llama.weight_bytes(bytes_per_weight()), "B"), unit="GB", fmt=".1f")

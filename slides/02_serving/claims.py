@@ -45,6 +45,25 @@ def batching(hw=H100, **kw):
 claims.quantity("serving.ttft", lambda: one().ttft, unit="ms", fmt=".0f")
 claims.quantity("serving.itl", lambda: one().itl, unit="ms", fmt=".2f")
 claims.number("serving.ttft_over_itl", lambda: one().ttft_s / one().itl_s, fmt=".0f", suffix="×")
+
+
+# --- the same two numbers as expected on a real H100 (the appendix's Reality check) ---------------
+def expected_decode_factor():
+    """Fraction of STREAM bandwidth batch-1 decode reaches on an H100, fitted on the calibration rows
+    of validation/measurements.toml (mlsysim_deck.validation)."""
+    from mlsysim_deck import validation
+
+    return validation.default_fit().factors["decode.H100"]
+
+
+def one_measured(expected_decode: bool):
+    precision = assumption("serving", "precision")
+    eta, eta_bw = H100.measured_efficiencies(precision)
+    return one(efficiency=eta, bandwidth_efficiency=eta_bw * (expected_decode_factor() if expected_decode else 1))
+
+
+claims.quantity("serving.expected.itl", lambda: one_measured(True).itl, unit="ms", fmt=".1f")
+claims.quantity("serving.measured_rate.ttft", lambda: one_measured(False).ttft, unit="ms", fmt=".0f")
 claims.quantity("serving.prefill_flops", lambda: Q(one().prefill.flops, "FLOP"), unit="TFLOP", fmt=".1f")
 claims.quantity("serving.prefill_memory", lambda: Q(one().prefill.memory_s * 1e3, "ms"), unit="ms", fmt=".1f")
 claims.quantity("serving.decode_flops", lambda: Q(one().decode.flops, "FLOP"), unit="GFLOP", fmt=".1f")

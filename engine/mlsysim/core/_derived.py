@@ -30,9 +30,9 @@ def iron_law(flops, n_devices, peak_flops, mfu, eta_scaling, goodput):
     """the Iron Law: time = work / (devices x peak x MFU x scaling efficiency x goodput)"""
     return flops/(eta_scaling*goodput*mfu*n_devices*peak_flops)
 
-def parameter_count(vocab, hidden, layers, heads, kv_heads, head_dim, ffn, embedding_copies):
+def parameter_count(vocab, hidden, layers, heads, kv_heads, head_dim, ffn, ffn_matrices, embedding_copies):
     """embeddings + sum over layers of (attention + FFN + norms) + final norm"""
-    return hidden*(embedding_copies*vocab + layers*(3*ffn + 2*head_dim*heads + 2*head_dim*kv_heads + 2) + 1)
+    return hidden*(embedding_copies*vocab + layers*(ffn*ffn_matrices + 2*head_dim*heads + 2*head_dim*kv_heads + 2) + 1)
 
 def matmul_parameters(params, vocab, hidden):
     """parameters streamed by a decode step"""

@@ -6,6 +6,10 @@ def quantized_bytes(params, bits):
     """bytes of P weights stored at `bits` bits each"""
     return (1/8)*bits*params
 
+def quantized_model_bytes(params, layer_params, bits, group_size, group_bits, bytes_per_element):
+    """bytes of a weight-only quantised model: layers at bits plus a scale and zero per group, the rest at b"""
+    return (-bytes_per_element*group_size*(layer_params - params) + (1/8)*layer_params*(bits*group_size + group_bits))/group_size
+
 def unstructured_bytes_per_weight(sparsity, bytes_per_element):
     """stored bytes per original weight: kept values + 1-bit mask"""
     return -bytes_per_element*sparsity + bytes_per_element + 1/8

@@ -62,3 +62,23 @@ def training_step_time(stages, microbatches, t_c, t_tp, t_pp, t_dp, straggler):
 def scaling_efficiency(stages, microbatches, t_c, t_tp, t_pp, t_dp, straggler):
     """ideal step (compute only, every GPU busy) over the actual step"""
     return microbatches*t_c/(straggler*(t_dp + (microbatches + stages - 1)*(t_c + t_pp + t_tp)))
+
+def interleaved_makespan(stages, microbatches, virtual, t_f, t_b):
+    """time for M microbatches through P ranks of v chunks each, forward then backward"""
+    return (t_b + t_f)*(microbatches*virtual + stages - 1)/virtual
+
+def bubble_ratio(stages, microbatches, virtual):
+    """pipeline idle time over the ideal (busy) time: (P-1)/(v M)"""
+    return (stages - 1)/(microbatches*virtual)
+
+def interleaved_step_time(stages, microbatches, virtual, t_c, t_tp, t_pp, t_dp, straggler):
+    """one synchronous step with the interleaved schedule: M+(P-1)/v slots, then the gradient AllReduce"""
+    return straggler*(t_dp*virtual + (t_c + t_pp + t_tp)*(microbatches*virtual + stages - 1))/virtual
+
+def causal_attention_positions(seq):
+    """positions a token attends to, averaged over a causal sequence of S tokens"""
+    return (1/2)*seq + 1/2
+
+def training_flops_executed(passes, params, tokens, layers, heads, head_dim, s_attn):
+    """FLOPs a training step executes: n_pass forward-equivalents of (2P + 4 L H d_head S_bar) per token"""
+    return 2*passes*tokens*(2*head_dim*heads*layers*s_attn + params)

@@ -53,6 +53,7 @@ heads = sym("heads", "H", integer=True)
 kv_heads = sym("kv_heads", r"H_{\text{KV}}", integer=True)
 head_dim = sym("head_dim", r"d_{\text{head}}", integer=True)
 ffn = sym("ffn", r"d_{\text{FFN}}", integer=True)
+ffn_matrices = sym("ffn_matrices", r"n_{\text{FFN}}", integer=True)  # 3 gated (SwiGLU), 2 plain (GPT's GELU MLP)
 vocab = sym("vocab", "V", integer=True)
 embedding_copies = sym("embedding_copies", "e", integer=True)  # 2 untied (input + output), 1 tied
 layer = sym("layer", r"\ell", integer=True)
@@ -176,12 +177,12 @@ formula("iron_law", "T", flops / (n_devices * peak_flops * mfu * eta_scaling * g
 # --- Transformer counts, from the architecture -----------------------------------------------
 
 #: One decoder layer: Q and O projections (d x H*dh each), K and V (d x H_kv*dh each, GQA),
-#: SwiGLU FFN (three d x d_FFN matrices), two RMSNorm weight vectors.
+#: FFN of n_FFN d x d_FFN matrices (three for SwiGLU, two for GPT's plain MLP), two norm weight vectors.
 per_layer = (2 * hidden * heads * head_dim + 2 * hidden * kv_heads * head_dim
-             + 3 * hidden * ffn + 2 * hidden)
+             + ffn_matrices * hidden * ffn + 2 * hidden)
 formula("parameter_count", "P",
         embedding_copies * vocab * hidden + sp.Sum(per_layer, (layer, 1, layers)).doit() + hidden,
-        (vocab, hidden, layers, heads, kv_heads, head_dim, ffn, embedding_copies),
+        (vocab, hidden, layers, heads, kv_heads, head_dim, ffn, ffn_matrices, embedding_copies),
         "embeddings + sum over layers of (attention + FFN + norms) + final norm")
 
 #: A decode step multiplies by every matrix except the input embedding table (a gather of B rows).

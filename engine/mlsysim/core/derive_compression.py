@@ -16,6 +16,17 @@ bits = sym("bits", r"\text{bits}")
 formula("quantized_bytes", r"W_{\text{quant}}", params * bits / 8, (params, bits),
         "bytes of P weights stored at `bits` bits each")
 
+#: Weight-only quantisation as GPTQ and AWQ store it: the decoder layers' P_layers weights at `bits`
+#: each, plus, for every group of g consecutive weights, its scale and zero point (g_bits bits); the
+#: embedding table and output head (P - P_layers) stay in the serving precision (b bytes each).
+layer_params = sym("layer_params", r"P_{\text{layers}}")
+group_size = sym("group_size", "g")
+group_bits = sym("group_bits", r"b_{\text{group}}")
+formula("quantized_model_bytes", r"W_{\text{quant}}",
+        layer_params * (bits + group_bits / group_size) / 8 + (params - layer_params) * bytes_per_element,
+        (params, layer_params, bits, group_size, group_bits, bytes_per_element),
+        "bytes of a weight-only quantised model: layers at bits plus a scale and zero per group, the rest at b")
+
 #: Unstructured sparsity: the surviving values plus a bitmask of one bit per original weight that
 #: says which ones survive (a dense kernel still needs the full matrix back).
 formula("unstructured_bytes_per_weight", r"b_{\text{unstructured}}", (1 - sparsity) * bytes_per_element + sp.Rational(1, 8),

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import sympy as sp
 
-from .derivations import formula, layers, head_dim, heads, params, sym
+from .derivations import formula, layers, head_dim, heads, params, position, sym
 
 # --- symbols, named as on the slides -----------------------------------------------------------
 message = sym("message", "M")  # bytes each GPU holds and wants reduced
@@ -141,3 +141,50 @@ formula("training_step_time", r"T_{\text{step}}", _step, (stages, microbatches, 
 formula("scaling_efficiency", r"\eta_{\text{scaling}}", microbatches * t_c / _step,
         (stages, microbatches, t_c, t_tp, t_pp, t_dp, straggler),
         "ideal step (compute only, every GPU busy) over the actual step")
+
+# --- the interleaved schedule (virtual stages) ----------------------------------------------------
+
+virtual = sym("virtual", "v", integer=True)  # model chunks (virtual stages) per pipeline rank
+
+#: Interleaved 1F1B (Narayanan et al., SC'21, section 2.2): each of the P ranks holds v chunks of
+#: L/(P v) layers, so one microbatch's forward on one chunk takes t_f/v.  The last rank starts after
+#: the first microbatch crossed P-1 chunks (P-1 hops of t_f/v); then every rank is busy M(t_f+t_b);
+#: the first rank finishes after the last backward crossed back P-1 chunks (P-1 hops of t_b/v).
+#: With v = 1 this is the one-forward-one-backward makespan above.
+_fill = sp.Sum(t_f / virtual, (j, 1, stages - 1)).doit()
+_drain = sp.Sum(t_b / virtual, (j, 1, stages - 1)).doit()
+_interleaved = _fill + _busy + _drain
+assert sp.simplify(_interleaved.subs(virtual, 1) - _makespan) == 0
+formula("interleaved_makespan", r"T_{\text{pipeline}}^{(v)}", sp.factor(_interleaved),
+        (stages, microbatches, virtual, t_f, t_b),
+        "time for M microbatches through P ranks of v chunks each, forward then backward")
+formula("bubble_ratio", r"\frac{T_{\text{bubble}}}{T_{\text{ideal}}}", sp.simplify((_interleaved - _busy) / _busy),
+        (stages, microbatches, virtual),
+        "pipeline idle time over the ideal (busy) time: (P-1)/(v M)")
+
+#: The step with v chunks per rank: M + (P-1)/v microbatch slots, each costing compute plus its TP
+#: and PP communication (the caller counts the v-fold stage-to-stage sends in t_PP), then the
+#: gradient AllReduce once, times the straggler drag.
+_slots_v = sp.factor(_interleaved.subs({t_f: 1, t_b: 0}))  # M + (P-1)/v
+_step_v = straggler * (_slots_v * (t_c + t_tp + t_pp) + t_dp)
+assert sp.simplify(_step_v.subs(virtual, 1) - _step) == 0
+formula("interleaved_step_time", r"T_{\text{step}}^{(v)}", _step_v,
+        (stages, microbatches, virtual, t_c, t_tp, t_pp, t_dp, straggler),
+        "one synchronous step with the interleaved schedule: M+(P-1)/v slots, then the gradient AllReduce")
+
+# --- the work a training step executes ----------------------------------------------------------
+
+passes = sym("passes", r"n_{\text{pass}}")  # forward-equivalents per step: 3 (f + 2f backward), 4 with recomputation
+
+#: MFU counts attention as PaLM does (the full S x S score matrix, `training_flops` above).  What the
+#: GPU executes depends on the kernel: a causal kernel that skips the masked half (flash attention)
+#: computes, for token s of a sequence, scores against s positions only (as in prefill): averaged
+#: over the sequence, (S+1)/2 positions instead of S.
+_causal_positions = sp.Sum(position, (position, 1, seq)).doit() / seq
+formula("causal_attention_positions", r"\bar{S}_{\text{causal}}", _causal_positions, (seq,),
+        "positions a token attends to, averaged over a causal sequence of S tokens")
+s_attn = sym("s_attn", r"\bar{S}")
+formula("training_flops_executed", r"C_{\text{executed}}",
+        passes * tokens * (2 * params + 4 * layers * heads * head_dim * s_attn),
+        (passes, params, tokens, layers, heads, head_dim, s_attn),
+        "FLOPs a training step executes: n_pass forward-equivalents of (2P + 4 L H d_head S_bar) per token")
