@@ -632,7 +632,10 @@ def render_deck(slides_root: Path, templates_dir: Path, out_tex: Path, material:
     plans = {p.dir: p for p in plan(slides_root, templates_dir)}
     shown = []
     for part in parts(slides_root):
-        p = plans[part["dir"]]
+        p = plans.get(part["dir"])
+        if p is None:  # an appendix: after the day, not on the agenda's clock
+            shown.append(part | {"time": "appendix", "planned": "", "after_what": "", "after_time": ""})
+            continue
         shown.append(part | {"time": f"{clock(p.start)}–{clock(p.end)}", "planned": f"{p.planned} min",
                              "after_what": p.after_what,
                              "after_time": f"{clock(p.end)}–{clock(p.end + p.after)}" if p.after else ""})

@@ -2,7 +2,7 @@
 
 A part's plan is the sum of its notes' minutes (read from the templates without rendering them,
 `render.notes`), the roadmap frame's note that opens it, and the hands-on and break minutes its
-part.toml states.  Its slot comes from part.toml too; the parts follow one another from the day's
+part.toml states.  Its slot comes from part.toml too (an appendix, ``appendix = true``, holds none); the parts follow one another from the day's
 start (Part 0's ``start``), each after the previous slot and the pause that follows it::
 
     [schedule]
@@ -105,6 +105,8 @@ def plan(slides_root: Path, templates_dir: Path) -> list[PartPlan]:
     clock_now = None
     for toml in sorted(Path(slides_root).glob("*/part.toml"), key=_number):
         meta = tomllib.loads(toml.read_text(encoding="utf-8"))
+        if meta.get("appendix"):
+            continue  # reference material after the day's parts: no slot on the agenda
         where = str(toml)
         table = meta.get("schedule")
         if not isinstance(table, dict):

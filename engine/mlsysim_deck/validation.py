@@ -121,7 +121,9 @@ def cluster_of(row: Row):
                   scaleup_latency=where["scaleup_latency_us"] * 1e-6, scaleout_link=where["scaleout_link"],
                   gpu_mtbf=1.0)  # not used by a step time
     return Cluster(Spec(str(DATA / "measurements.toml"), f"row {row.id}", values,
-                        {k: None for k in values}, {k: None for k in values}, {}))
+                        {k: None for k in values}, {k: None for k in values}, {}),
+                   mlsysim.registry.get("hardware", where["accelerator"]),
+                   mlsysim.spec.entry("links", where["scaleout_link"]))
 
 
 # --- predictions ---------------------------------------------------------------------------------
