@@ -16,7 +16,20 @@ from values_support import ROOT, all_claims
 LOCK = ROOT / "slides" / "claims.lock.json"
 
 #: claim id -> why no hand-worked value pins it (reviewed; keep it short and empty if possible)
-ALLOWED_UNPINNED: dict[str, str] = {}
+ALLOWED_UNPINNED: dict[str, str] = {
+    "serving.expected.itl": "worked by hand in tests/test_validation.py "
+                            "(test_expected_h100_itl_scales_the_calibration_row_by_bytes)",
+}
+
+#: claim id prefix -> why its claims are checked elsewhere, not by an EXPECTED table
+ALLOWED_PREFIXES: dict[str, str] = {
+    "reality.": "the Reality check: measured values are read from validation/measurements.toml and held "
+                "against their publications, and every prediction to its error budget, in tests/test_validation.py",
+}
+
+
+def _allowed(claim_id: str) -> bool:
+    return claim_id in ALLOWED_UNPINNED or claim_id.startswith(tuple(ALLOWED_PREFIXES))
 
 
 def _pinned() -> dict[str, str]:
@@ -36,7 +49,7 @@ def test_every_locked_claim_is_pinned_by_a_hand_worked_value():
     lock = json.loads(LOCK.read_text(encoding="utf-8"))
     assert len(lock) > 100
     pinned = _pinned()
-    missing = sorted(set(lock) - set(pinned) - set(ALLOWED_UNPINNED))
+    missing = sorted(c for c in set(lock) - set(pinned) if not _allowed(c))
     assert not missing, ("claims checked only by the lock: add a hand-worked expected value to "
                          "tests/test_values_part<N>.py (or a reasoned entry to ALLOWED_UNPINNED): "
                          + ", ".join(missing))

@@ -48,6 +48,13 @@ EXPECTED = {
     "eta": 0.5, "eta.percent": 0.5, "eta_bw.percent": 1.0, "context": 4096, "precision": "FP16",
     # --- Wall 1: ResNet-50 at batch 256
     "resnet.batch": 256,
+    # the same batch with activations through HBM: every layer's output written and read back,
+    # 28,404,712 elements per image (He et al. Table 1, summed in tests/test_engine.py), 2 B each:
+    # 51,114,064 + 256 x 28,404,712 x 2 = 14,594,326,608 B
+    "resnet.activation_elements": 28.404712,  # million
+    "resnet.ai_activations": RESNET_FLOPS / (25_557_032 * 2 + 256 * 28_404_712 * 2),  # 143.5 FLOP/B
+    "resnet.memory_time_activations": (25_557_032 * 2 + 256 * 28_404_712 * 2) / 3.35e12 * 1e3,  # 4.357 ms
+    "resnet.regime_activations": "memory",  # 4.357 ms of bytes against 4.233 ms of FLOPs
     "decode.batch": 1,  # the decode examples serve one request at a time
     # the accelerators as their datasheets name them, and who makes them
     "hw.H100.name": "H100 SXM", "hw.H100.vendor": "NVIDIA", "hw.A100.name": "A100 80GB SXM",

@@ -65,6 +65,8 @@ EXPECTED = {
     # --- the two phases
     "serving.ttft": TTFT * 1e3,  # 65.879e12 / 494.7e12 = 133.17 ms
     "serving.batch": 1,  # single-request serving examples
+    "serving.measured_rate.ttft": TTFT * 494.7e12 / 794.5e12 * 1e3,  # 65.879e12 FLOP at 794.5 TFLOP/s: 82.9 ms
+    "serving.rank_flips": True,  # Gaudi 3: 1,835 > 1,307.4 TFLOP/s (faster TTFT) but 3.7 < 5.3 TB/s (slower ITL)
     "spec.draft_sweep": "1, 3, 5, 8",  # the draft lengths the speculative-decoding listing tries
     "serving.itl": ITL * 1e3,  # 4.641 ms
     "serving.ttft_over_itl": TTFT / ITL,  # 28.7

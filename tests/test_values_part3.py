@@ -33,21 +33,29 @@ def step_bytes(bytes_per_weight_layers, bytes_per_weight_head=2):
     return HEAD * bytes_per_weight_head + LAYERS * bytes_per_weight_layers + KV
 
 
-def itl_ms(bits):
-    return (P8_MM * bits / 8 + KV) / 3.35e12 * 1e3
+# weight-only quantisation as GPTQ/AWQ store it: the decoder layers at the format's bits, INT4 with one
+# FP16 scale and one 4-bit zero point (20 bits) per group of 128 weights; embeddings, head and norms in FP16
+INT4_LAYER = 4 / 8 + 20 / 128 / 8  # 0.51953125 B per layer weight
+LAYER_BYTES = {"fp32": 4.0, "fp16": 2.0, "int8": 1.0, "int4": INT4_LAYER}
+
+
+def itl_ms(precision):
+    """Above the serving precision every streamed weight (the head too) is stored at it; below, the head stays FP16."""
+    head = max(LAYER_BYTES[precision], 2.0)
+    return step_bytes(LAYER_BYTES[precision], head) / 3.35e12 * 1e3  # int4: 5,213,664,256 B -> 1.556 ms
 
 
 ORIGINAL = 2 * P8  # 16,060,522,496 B
 STORED = {
-    "int8": P8 * 1.0,
-    "int4": P8 * 0.5,
+    "int8": 2 * OUTSIDE + LAYERS * 1.0,  # 2,101,354,496 + 6,979,584,000 = 9,080,938,496
+    "int4": 2 * OUTSIDE + LAYERS * INT4_LAYER,  # 2,101,354,496 + 3,626,112,000 = 5,727,466,496
     "unstructured": 2 * OUTSIDE + LAYERS * (0.5 * 2 + 1 / 8),  # kept values + 1-bit mask: 9,953,386,496
     "structured": 2 * OUTSIDE + LAYERS * 1.0,  # half the rows: 9,080,938,496
     "n_m": 2 * OUTSIDE + LAYERS * 0.5 * (2 + 2 / 8),  # half the values + 2 index bits each: 9,953,386,496
 }
 DECODE = {  # baseline step over compressed step (both memory-bound)
-    "int8": BASE_STEP / (P8_MM + KV),  # 15.547e9 / 8.042e9 = 1.933
-    "int4": BASE_STEP / (P8_MM / 2 + KV),  # 15.547e9 / 4.289e9 = 3.625
+    "int8": BASE_STEP / step_bytes(1.0),  # 15.547e9 / 8.567e9 = 1.815
+    "int4": BASE_STEP / step_bytes(INT4_LAYER),  # 15.547e9 / 5.214e9 = 2.982
     "unstructured": 1.0,  # dense kernels stream the zeros too
     "structured": BASE_STEP / step_bytes(1.0),  # 15.547e9 / 8.567e9 = 1.815
     "n_m": BASE_STEP / step_bytes(1.125),  # 15.547e9 / 9.440e9 = 1.647
@@ -68,7 +76,10 @@ STUDY = {
 
 # fleet sizing, Llama-3 70B on 80 GB H100s
 KV70 = 16 * 2 * 80 * 8 * 128 * 4096 * 2  # 21,474,836,480 B
-WEIGHTS70 = {"fp16": P70 * 2, "int8": P70 * 1.0, "int4": P70 * 0.5}  # 141.1, 70.6, 35.3 GB
+OUTSIDE70 = 2 * 128256 * 8192 + 8192  # embeddings, head and final norm: 2,101,354,496 weights
+LAYERS70 = P70 - OUTSIDE70  # 68,452,352,000
+WEIGHTS70 = {"fp16": P70 * 2, "int8": 2 * OUTSIDE70 + LAYERS70 * 1.0,  # 141.1, 72.7 GB
+             "int4": 2 * OUTSIDE70 + LAYERS70 * INT4_LAYER}  # 4.203e9 + 35.563e9 = 39.8 GB
 MINIMUM = {"fp16": 3, "int8": 2, "int4": 1}  # ceil((141.1 + 21.5)/80) = 3; ceil(92.0/80) = 2; 56.7 GB fits one
 GPUS = {"fp16": 4, "int8": 2, "int4": 1}  # 3 does not divide the 8 KV heads: 4
 YEAR_COST = 2.99 * hours_per_year()  # 2.99 USD/h * 8,766 h = 26,210.34 USD per GPU
@@ -83,18 +94,18 @@ EXPECTED = {
     "comp.unstructured_no_speedup": True, "comp.quant_no_prefill_gain": True,
     # the precision ladder: P bits/8
     "comp.fp32.weights": P8 * 4 / 1e9, "comp.fp16.weights": P8 * 2 / 1e9,  # 32.1, 16.1 GB
-    "comp.int8.weights": P8 * 1 / 1e9, "comp.int4.weights": P8 * 0.5 / 1e9,  # 8.0, 4.0 GB
+    "comp.int8.weights": STORED["int8"] / 1e9, "comp.int4.weights": STORED["int4"] / 1e9,  # 9.1, 5.7 GB
     # decode steps: weights at bits/8 B, the KV cache in FP16
-    "comp.fp32.itl": itl_ms(32),  # (30.02e9 + 0.537e9) / 3.35e12 = 9.121 ms
-    "comp.fp16.itl": itl_ms(16),  # 4.641 ms
-    "comp.int8.itl": itl_ms(8),  # 2.401 ms
-    "comp.int4.itl": itl_ms(4),  # 1.280 ms
-    "comp.fp16.memory_time": itl_ms(16), "comp.int4.memory_time": itl_ms(4),
+    "comp.fp32.itl": itl_ms("fp32"),  # (30.02e9 + 0.537e9) / 3.35e12 = 9.121 ms
+    "comp.fp16.itl": itl_ms("fp16"),  # 4.641 ms
+    "comp.int8.itl": itl_ms("int8"),  # 8,567,136,256 B: 2.557 ms
+    "comp.int4.itl": itl_ms("int4"),  # 5,213,664,256 B: 1.556 ms
+    "comp.fp16.memory_time": itl_ms("fp16"), "comp.int4.memory_time": itl_ms("int4"),
     # FLOPs do not change with weight-only quantisation: 17,157,332,992 / 494.7e12 = 0.0347 ms
     "comp.fp16.compute_time": (2 * P8_MM + 4 * 32 * 32 * 128 * 4096) / (0.5 * 989.4e12) * 1e3,
     "comp.int4.compute_time": (2 * P8_MM + 4 * 32 * 32 * 128 * 4096) / (0.5 * 989.4e12) * 1e3,
     "comp.fp16.bottleneck": "Memory", "comp.int4.bottleneck": "Memory",
-    "comp.int4_still_memory_bound": True,  # 1.28 ms of bytes against 0.035 ms of FLOPs
+    "comp.int4_still_memory_bound": True,  # 1.56 ms of bytes against 0.035 ms of FLOPs
     "comp.kv": KV / 1e9,  # 0.537 GB
     "comp.int8_wins": True,  # 1.93x for 0 points against 1.81x for 15 points
     # fleet sizing
