@@ -634,11 +634,13 @@ def render_deck(slides_root: Path, templates_dir: Path, out_tex: Path, material:
     for part in parts(slides_root):
         p = plans.get(part["dir"])
         if p is None:  # an appendix: after the day, not on the agenda's clock
-            shown.append(part | {"time": "appendix", "planned": "", "after_what": "", "after_time": ""})
+            shown.append(part | {"time": "appendix", "planned": "", "after_what": "", "after_time": "",
+                                 "appendix": True})
             continue
         shown.append(part | {"time": f"{clock(p.start)}–{clock(p.end)}", "planned": f"{p.planned} min",
                              "after_what": p.after_what,
-                             "after_time": f"{clock(p.end)}–{clock(p.end + p.after)}" if p.after else ""})
+                             "after_time": f"{clock(p.end)}–{clock(p.end + p.after)}" if p.after else "",
+                             "appendix": False})
     env = environment([templates_dir, slides_root])
     env.globals["note"] = PartRenderer("deck", Path(out_tex).parent).note
     text, origins = render_template_mapped(env, templates_dir / "deck.tex.j2",

@@ -309,6 +309,7 @@ def index_page(records: list[dict], pages: dict[str, int], folder: str, pdf_name
                f'<a href="{_e(pdf_name)}">{_e(pdf_name)}</a>.</p>')
     out.append('<input type="search" placeholder="filter: claim id, text, part\u2026" '
                'oninput="filterClaims(this.value)"/>')
+    out += reality_section(records)
     out.append('<table class="index"><tr><th>claim</th><th>the slide prints</th><th>part</th><th>pages</th></tr>')
     for record in records:
         cid = record["id"]
