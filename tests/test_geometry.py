@@ -1,0 +1,106 @@
+"""Page geometry: every page of every material is legible (mlsysim_deck.geometry).
+
+Each check is shown to catch its defect on small PDFs drawn here with matplotlib, and to pass a clean
+page.  `python -m mlsysim_deck.geometry build/*.pdf` runs it on the materials; holding every page of
+every material to it is issue 9's work (the figures and long listings it names are not yet legible).
+"""
+import pytest
+
+from mlsysim_deck.geometry import check_pdf
+
+W, H = 453.5, 255.1  # a Beamer 16:9 page, in points
+
+
+def draw(tmp_path, name, paint):
+    """A one-page PDF of the deck's size; `paint(ax)` draws on it in points from the bottom left."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    plt.rcParams["pdf.fonttype"] = 42
+    fig = plt.figure(figsize=(W / 72, H / 72))
+    ax = fig.add_axes((0, 0, 1, 1))
+    ax.set_xlim(0, W)
+    ax.set_ylim(0, H)
+    ax.axis("off")
+    ax.text(20, 225, "Frame Title", fontsize=14)
+    paint(ax)
+    path = tmp_path / f"{name}.pdf"
+    fig.savefig(path, metadata={"CreationDate": None})
+    plt.close(fig)
+    return path
+
+
+def problems(tmp_path, name, paint):
+    return check_pdf(draw(tmp_path, name, paint))
+
+
+def test_a_clean_page_passes(tmp_path):
+    def paint(ax):
+        ax.text(20, 150, "Readable words at eight points", fontsize=8)
+        ax.plot([20, 430], [120, 120], color="black", linewidth=0.8)  # a rule between lines, not through
+        ax.text(20, 100, "More words below the rule", fontsize=8)
+
+    assert problems(tmp_path, "clean", paint) == []
+
+
+def test_small_text_is_named_with_its_size(tmp_path):
+    found = problems(tmp_path, "small", lambda ax: ax.text(20, 150, "tiny label", fontsize=4))
+    assert len(found) == 1
+    assert 'small.pdf p.1 "Frame Title": text smaller than 6 pt (smallest 4.0 pt)' in found[0]
+    assert "'tiny label'" in found[0]
+
+
+def test_overlapping_words(tmp_path):
+    def paint(ax):
+        ax.text(20, 150, "stacked", fontsize=9)
+        ax.text(24, 151, "clash", fontsize=9)
+
+    found = problems(tmp_path, "overlap", paint)
+    assert any("words overlap: 'stacked' / 'clash'" in p for p in found), found
+
+
+def test_a_rule_through_a_word(tmp_path):
+    def paint(ax):
+        ax.text(20, 150, "struck", fontsize=9)
+        ax.plot([10, 200], [153, 153], color="black", linewidth=0.5)
+
+    found = problems(tmp_path, "struck", paint)
+    assert any("a rule or box edge runs through 'struck'" in p for p in found), found
+
+
+def test_a_box_drawn_over_a_word(tmp_path):
+    from matplotlib.patches import Rectangle
+
+    def paint(ax):
+        ax.text(20, 150, "hidden", fontsize=9, zorder=1)
+        ax.add_patch(Rectangle((10, 140), 200, 30, facecolor="#dce8f7", edgecolor="none", zorder=2))
+
+    found = problems(tmp_path, "hidden", paint)
+    assert any("painted over by a box drawn after it: 'hidden'" in p for p in found), found
+
+
+def test_text_on_the_footline(tmp_path):
+    def paint(ax):
+        ax.plot([22, 431], [17.5, 17.5], color="gray", linewidth=0.4)  # the footline's rule
+        ax.text(22, 6.3, "tutorial", fontsize=7)  # the footline itself
+        ax.text(22, 19.5, "overflowing sentence", fontsize=8)  # body text down on the rule
+
+    found = problems(tmp_path, "footline", paint)
+    assert any("text in the footline band: 'overflowing sentence'" in p for p in found), found
+    assert not any("'tutorial'" in p for p in found), found
+
+
+def test_text_off_the_page(tmp_path):
+    found = problems(tmp_path, "off", lambda ax: ax.text(440, 150, "overhanging", fontsize=9))
+    assert any("text off the page: 'overhanging'" in p for p in found), found
+
+
+def test_a_rule_painted_out_behind_a_label_is_fine(tmp_path):
+    """A gridline under a label with an opaque background does not run through the label."""
+    def paint(ax):
+        ax.plot([10, 200], [153, 153], color="black", linewidth=0.5)
+        ax.text(20, 150, "labelled", fontsize=9, bbox={"facecolor": "white", "edgecolor": "none", "pad": 1})
+
+    assert problems(tmp_path, "painted_out", paint) == []
