@@ -98,7 +98,7 @@ def test_an_added_value_nothing_reads_is_listed(read_keys, tmp_path):
     specs = tmp_path / "specs"
     shutil.copytree(spec.SPEC_DIR, specs)
     with open(specs / "precisions.toml", "a", encoding="utf-8") as out:
-        out.write('\n[fp8]\nname = "FP8"\nbits = { value = 8, source = "OCP 8-bit floating point" }\n')
+        out.write('\n[fp6]\nname = "FP6"\nbits = { value = 6, source = "a fictional format for the test" }\n')
     with open(specs / "links.toml", "a", encoding="utf-8") as out:
         out.write('\n[Ethernet_100G]\nname = "Ethernet"\nbandwidth = { value = 12.5, unit = "GB/s", source = "x" }\n'
                   'latency = { value = 5, unit = "us", source = "x" }\n')
@@ -112,7 +112,7 @@ def test_an_added_value_nothing_reads_is_listed(read_keys, tmp_path):
         del spec.FIELDS["hardware"]["tdp"]
     assert problems == ["hardware.*.tdp: nothing reads this field of any entry",
                         "links.Ethernet_100G: nothing reads this entry",
-                        "precisions.fp8: nothing reads this entry"]
+                        "precisions.fp6: nothing reads this entry"]
 
 
 def test_the_catalogs_file_models_by_category():

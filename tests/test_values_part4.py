@@ -178,6 +178,7 @@ EXPECTED = {
     # --- the live demo
     "dist.demo.asked": 32, "dist.demo.gpus": 8192, "dist.demo.dp": 1024, "dist.demo.per_replica": 4,
     "dist.demo.micro": 4, "dist.demo.eta": 0.5,
+    "dist.demo.batch": 4096, "dist.demo.tp": 8,  # the live demo: 4,096 sequences, TP inside the 8-GPU node
     "dist.demo.tp_share": TP_DEMO / STEP_DEMO,  # 70.2 / 382 = 18%
     "dist.demo.dp_share": DP_DEMO / STEP_DEMO,  # 85.7 / 382 = 22%
     "dist.demo.capped": True,

@@ -186,7 +186,8 @@ claims.number("dist.hier.speedup", lambda: ar_ib() / hier(), fmt=".1f", suffix="
 
 
 # --- the live demo ------------------------------------------------------------------------------------
-DEMO = dict(batch_size=4096, tp_size=8, pp_size=1, microbatch_count=32, seq_len=4096)  # the listing's
+DEMO = dict(batch_size=4096, tp_size=8, pp_size=1, microbatch_count=32,  # the listing reads these claims
+            seq_len=JOB["seq_len"])
 
 
 def demo():
@@ -194,6 +195,8 @@ def demo():
 
 
 claims.number("dist.demo.asked", lambda: DEMO["microbatch_count"], fmt="d")
+claims.number("dist.demo.batch", lambda: DEMO["batch_size"], fmt="d")
+claims.number("dist.demo.tp", lambda: DEMO["tp_size"], fmt="d")
 
 claims.number("dist.demo.gpus", lambda: FRONTIER.gpus, fmt=",d")
 claims.number("dist.demo.dp", lambda: demo().dp_size, fmt=",d")
@@ -350,7 +353,7 @@ def exercise_best():
     out = []
     for tp in (1, 2, 4, 8):
         for pp in (1, 2, 4, 8):
-            r = dist.solve(L70, RESEARCH, batch_size=512, tp_size=tp, pp_size=pp, seq_len=4096,
+            r = dist.solve(L70, RESEARCH, batch_size=JOB["batch_size"], tp_size=tp, pp_size=pp, seq_len=JOB["seq_len"],
                            microbatch_count=max(4, 64 // (tp * pp)))
             if r.feasible:
                 out.append(r)
