@@ -10,15 +10,40 @@ SEQUENCE = ["#A51C30", "#1565C0", "#2E7D32", "#EF6C00", "#6A1B9A", "#8C8C8C"]
 # hardware.toml order, so a new accelerator gets the same colour on every figure, every build.
 PALETTE = ["#6A1B9A", "#00838F", "#AD1457", "#5D4037", "#9E9D24", "#283593", "#00695C", "#D84315"]
 
+# One look for every figure.  Each figure is drawn at the size the slide places it (FIGSIZE, in inches,
+# read off the \includegraphics width/height in slides/*/slides.tex.j2), so LaTeX does not scale it and a
+# 7 pt label here is 7 pt on the page (the page-geometry checker wants at least 6 pt).
+FONT_PT = 7
 plt.rcParams.update({
-    "font.family": "DejaVu Sans", "font.size": 10, "axes.spines.top": False, "axes.spines.right": False,
+    "font.family": "DejaVu Sans", "font.size": FONT_PT, "axes.titlesize": FONT_PT, "axes.labelsize": FONT_PT,
+    "xtick.labelsize": FONT_PT, "ytick.labelsize": FONT_PT, "legend.fontsize": FONT_PT,
+    "figure.titlesize": FONT_PT, "axes.spines.top": False, "axes.spines.right": False,
     "axes.grid": True, "grid.alpha": 0.3, "pdf.fonttype": 42, "svg.hashsalt": "mlsysim",
-    "figure.dpi": 100, "savefig.bbox": "tight",
+    "figure.dpi": 100, "savefig.bbox": None, "figure.constrained_layout.use": True,
+    "figure.constrained_layout.h_pad": 0.02, "figure.constrained_layout.w_pad": 0.02,
+    # legends sit on an opaque box, so no gridline runs through a label
+    "legend.frameon": True, "legend.framealpha": 1.0, "legend.edgecolor": "none", "legend.fancybox": False,
+    "legend.borderpad": 0.3, "legend.handlelength": 1.6, "legend.labelspacing": 0.3,
+    "lines.markersize": 3, "axes.labelpad": 2, "xtick.major.pad": 2, "ytick.major.pad": 2,
 })
+
+# Placed size of each figure on its slide, in inches (the slide is 160 mm x 90 mm, \textwidth 5.67 in).
+FIGSIZE = {
+    "roofline": (3.73, 2.27),            # height=0.7\textheight
+    "batch_sweep": (2.19, 1.83),         # width=0.92\linewidth of a 0.42 column
+    "serving_hw": (3.40, 2.03),          # width=\linewidth of its column
+    "kv_concurrency": (3.96, 2.01),      # height=0.62\textheight
+    "precision": (3.23, 1.59),           # width=\linewidth of its column
+    "allreduce_scaling": (2.11, 1.56),   # height=0.48\textheight
+    "bubble_fraction": (2.72, 1.98),     # width=\textwidth of its column
+    "cluster_mtbf": (2.72, 2.02),        # width=\textwidth of its column
+    "scaling_efficiency": (2.34, 1.62),  # height=0.5\textheight
+}
 
 
 def save(fig, out_path):
     """Save as PDF with no timestamps, so two builds give the same bytes."""
+    plain_log_ticks(fig)
     fig.savefig(out_path, format="pdf", metadata={"CreationDate": None, "ModDate": None,
                                                   "Producer": "mlsysim", "Creator": "mlsysim"})
     plt.close(fig)
@@ -39,3 +64,27 @@ def accelerator_colors(keys):
                                   f"add one to PALETTE or give it one in COLORS")
             colors[key] = spare.pop(0)
     return colors
+
+
+# A white box under text drawn inside the axes, so no gridline runs through it.
+LABEL_BOX = {"boxstyle": "square,pad=0.2", "fc": "white", "ec": "none"}
+
+
+def _plain_number(value, _pos=None):
+    """Tick label for a log axis as a plain number (1, 10, 1,000, 10k), not 10 with a superscript:
+    a superscript is set at 70 % of the label size, below the 6 pt a slide can show."""
+    if value >= 1e4:
+        return f"{value / 1e3:,.0f}k"
+    if value >= 1:
+        return f"{value:,.0f}"
+    return f"{value:g}"
+
+
+def plain_log_ticks(fig):
+    """Every log axis of the figure labelled with plain numbers, major ticks only."""
+    from matplotlib.ticker import FuncFormatter, NullFormatter
+    for ax in fig.axes:
+        for axis in (ax.xaxis, ax.yaxis):
+            if axis.get_scale() == "log":
+                axis.set_major_formatter(FuncFormatter(_plain_number))
+                axis.set_minor_formatter(NullFormatter())

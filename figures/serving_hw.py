@@ -1,7 +1,7 @@
 """TTFT (prefill) and ITL (one decode step) of Llama-3 8B across the accelerator line-up (specs/hardware.toml)."""
 from mlsysim_deck.workload import accelerators, context, one_request
 
-from _style import accelerator_colors, plt, save
+from _style import FIGSIZE, accelerator_colors, plt, save
 
 
 def main(out_path):
@@ -10,14 +10,14 @@ def main(out_path):
     results = [one_request(hw) for hw in lineup]
     names = [hw.name for hw in lineup]
     colors = list(accelerator_colors(KEYS).values())
-    fig, (a, b) = plt.subplots(1, 2, figsize=(6.4, 3.0))
+    fig, (a, b) = plt.subplots(1, 2, figsize=FIGSIZE["serving_hw"])
     a.bar(range(len(KEYS)), [r.ttft_s * 1e3 for r in results], color=colors)
-    a.set_title("TTFT: prefill (compute-bound)", fontsize=9)
+    a.set_title("TTFT: prefill\n(compute-bound)")
     a.set_ylabel("ms")
     b.bar(range(len(KEYS)), [r.itl_s * 1e3 for r in results], color=colors)
-    b.set_title("ITL: one decode step (memory-bound)", fontsize=9)  # lint: allow one: a single step
+    b.set_title("ITL: one decode step\n(memory-bound)")  # lint: allow one: a single step
     for ax in (a, b):
-        ax.set_xticks(range(len(KEYS)), names, rotation=30, ha="right", fontsize=8)
+        ax.set_xticks(range(len(KEYS)), names, rotation=30, ha="right")
         ax.grid(axis="x", visible=False)
-    fig.suptitle(f"Llama-3 8B, one request, {context():,d}-token prompt", fontsize=9)  # lint: allow one: a single request
+    fig.suptitle(f"Llama-3 8B, one request, {context():,d}-token prompt")  # lint: allow one: a single request
     save(fig, out_path)

@@ -1,12 +1,15 @@
 """Page geometry: every page of every material is legible (mlsysim_deck.geometry).
 
 Each check is shown to catch its defect on small PDFs drawn here with matplotlib, and to pass a clean
-page.  `python -m mlsysim_deck.geometry build/*.pdf` runs it on the materials; holding every page of
-every material to it is issue 9's work (the figures and long listings it names are not yet legible).
+page.  `python -m mlsysim_deck.geometry build/*.pdf` runs it on the materials, and the last test holds
+every page of every material to it.
 """
 import pytest
 
+from conftest import BUILD, require_build
 from mlsysim_deck.geometry import check_pdf
+
+MATERIALS = ["deck", "notes", "handout", "exercises", "solutions"]  # the five PDFs the build makes
 
 W, H = 453.5, 255.1  # a Beamer 16:9 page, in points
 
@@ -104,3 +107,11 @@ def test_a_rule_painted_out_behind_a_label_is_fine(tmp_path):
         ax.text(20, 150, "labelled", fontsize=9, bbox={"facecolor": "white", "edgecolor": "none", "pad": 1})
 
     assert problems(tmp_path, "painted_out", paint) == []
+
+
+def test_every_page_of_every_material_is_legible():
+    require_build(BUILD / "deck.pdf")
+    pdfs = sorted(BUILD.glob("*.pdf"))  # every PDF the build made, the five materials among them
+    assert {f"{m}.pdf" for m in MATERIALS} <= {p.name for p in pdfs}
+    problems = [problem for pdf in pdfs for problem in check_pdf(pdf)]
+    assert problems == [], "\n".join(problems)

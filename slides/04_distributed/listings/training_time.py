@@ -4,8 +4,8 @@ import mlsysim
 # --- slide ---
 l405 = mlsysim.Models.Language.Llama3_405B
 meta = mlsysim.Systems.Clusters.Meta_16K
-napkin = mlsysim.training_time(l405, meta)             # 6PD at the stated MFU
-full = mlsysim.training_time(l405, meta, seq_len=\VAR{claim("dist.hook.context")}) # + attention
+napkin = mlsysim.training_time(l405, meta)  # 6PD at the stated MFU
+full = mlsysim.training_time(l405, meta, seq_len=\VAR{claim("dist.hook.context")})  # + attention
 print(f"405B on {meta.gpus} GPUs: {napkin.days:.0f~P} (6PD), "
       f"{full.days:.0f~P} with attention")
 l70 = mlsysim.Models.Language.Llama3_70B
