@@ -14,15 +14,20 @@ COPY = ["dodo.py", "pyproject.toml", "engine", "slides", "templates", "figures",
 TASKS = ["claims", "slides", "listing", "figure", "claims_json"]
 
 
-@pytest.fixture(scope="module")
-def tree(tmp_path_factory):
-    root = tmp_path_factory.mktemp("deck")
+def copy_repository(root):
+    """The files a build reads (COPY), without caches, into `root`."""
     for name in COPY:
         src = ROOT / name
         if src.is_dir():
             shutil.copytree(src, root / name, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
         else:
             shutil.copy2(src, root / name)
+    return root
+
+
+@pytest.fixture(scope="module")
+def tree(tmp_path_factory):
+    root = copy_repository(tmp_path_factory.mktemp("deck"))
     first = doit(root)
     assert first.returncode == 0, first.stdout + first.stderr
     return root
@@ -94,13 +99,7 @@ MATERIALS = ["deck", "notes", "handout", "exercises", "solutions"]
 @pytest.fixture(scope="module")
 def materials_tree(tmp_path_factory):
     """A copy of the repository built in full: claims, slides, figures, listings and all five PDFs."""
-    root = tmp_path_factory.mktemp("materials")
-    for name in COPY:
-        src = ROOT / name
-        if src.is_dir():
-            shutil.copytree(src, root / name, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
-        else:
-            shutil.copy2(src, root / name)
+    root = copy_repository(tmp_path_factory.mktemp("materials"))
     first = full_build(root)
     assert first.returncode == 0, first.stdout + first.stderr
     return root
