@@ -71,6 +71,7 @@ EXPECTED = {
     # --- Wall 2: Llama-3 8B decode, batch 1
     "llama.params_b": P8 / 1e9,  # 8.03
     "llama.weights": P8 * 2 / 1e9,  # 16.06 GB
+    "llama.weight_load": P8 * 2 / 3.35e12 * 1e3,  # 16.06e9 B / 3.35e12 B/s = 4.79 ms, the slide's "4.8 ms"
     "llama.streamed": P8_MM * 2 / 1e9,  # 15.01 GB
     "llama.kv_context": KV8 * 4096 / 1e9,  # 0.537 GB
     "llama.step_flops": F1 / 1e9,  # 17.16 GFLOP

@@ -71,6 +71,8 @@ claims.quantity("resnet.memory_time_activations", lambda: forward_with_activatio
 # --- Wall 2: memory (Llama-3 8B decode, batch 1) -----------------------------------------------
 claims.number("llama.params_b", lambda: llama.parameters / 1e9, fmt=".2f", suffix=" billion")
 claims.quantity("llama.weights", lambda: Q(llama.weight_bytes(bytes_per_weight()), "B"), unit="GB", fmt=".1f")
+claims.quantity("llama.weight_load", lambda: Q(llama.weight_bytes(bytes_per_weight()), "B") / H100.memory_bandwidth,
+                unit="ms", fmt=".1f")  # the mental maths: every weight read once at the datasheet bandwidth
 claims.quantity("llama.streamed", lambda: Q(llama.matmul_parameters * bytes_per_weight(), "B"), unit="GB",
                 fmt=".1f")
 claims.quantity("llama.kv_context", lambda: Q(llama.kv_bytes_per_token(bytes_per_weight()) * context(), "B"),
