@@ -1,33 +1,20 @@
 """Tweak a spec once: exactly the slides, figures and listings that read it rebuild."""
 import os
 import re
-import shutil
 import subprocess
 import sys
 
 import pytest
 
-from conftest import ROOT
+from workflow_support import copy_repo
 
-COPY = ["dodo.py", "pyproject.toml", "engine", "slides", "templates", "figures", "validation"]
 # Tasks up to the slides; the PDF step is LaTeX's and is exercised by the full build.
 TASKS = ["claims", "slides", "listing", "figure", "claims_json"]
 
 
-def copy_repository(root):
-    """The files a build reads (COPY), without caches, into `root`."""
-    for name in COPY:
-        src = ROOT / name
-        if src.is_dir():
-            shutil.copytree(src, root / name, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
-        else:
-            shutil.copy2(src, root / name)
-    return root
-
-
 @pytest.fixture(scope="module")
 def tree(tmp_path_factory):
-    root = copy_repository(tmp_path_factory.mktemp("deck"))
+    root = copy_repo(tmp_path_factory.mktemp("deck") / "repo")
     first = doit(root)
     assert first.returncode == 0, first.stdout + first.stderr
     return root
@@ -99,7 +86,7 @@ MATERIALS = ["deck", "notes", "handout", "exercises", "solutions"]
 @pytest.fixture(scope="module")
 def materials_tree(tmp_path_factory):
     """A copy of the repository built in full: claims, slides, figures, listings and all five PDFs."""
-    root = copy_repository(tmp_path_factory.mktemp("materials"))
+    root = copy_repo(tmp_path_factory.mktemp("materials") / "repo")
     first = full_build(root)
     assert first.returncode == 0, first.stdout + first.stderr
     return root
