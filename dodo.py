@@ -162,7 +162,7 @@ def task_schedule():
     templates = [str(p) for p in sorted(SLIDES.glob("*/slides.tex.j2"))]
     return {"actions": [(B.write_schedule, [SLIDES, TEMPLATES, BUILD / "schedule.json"])],
             "file_dep": [str(TEMPLATES / "deck.tex.j2")] + [str(p) for p in sorted(SLIDES.glob("*/part.toml"))]
-            + templates + RENDER_SOURCES + [str(TOOLING / "schedule.py")],
+            + [str(SLIDES / "afternoon.toml")] + templates + RENDER_SOURCES + [str(TOOLING / "schedule.py")],
             "targets": [str(BUILD / "schedule.json")],
             "verbosity": 2}
 
@@ -176,7 +176,7 @@ def task_deck_tex():
         yield {"name": material,
                "actions": [(B.render_deck, [SLIDES, TEMPLATES, BUILD / f"{material}.tex", material])],
                "file_dep": [str(BUILD / "schedule.json"), str(TEMPLATES / "deck.tex.j2")]
-               + [str(p) for p in sorted(SLIDES.glob("*/part.toml"))]
+               + [str(p) for p in sorted(SLIDES.glob("*/part.toml"))] + [str(SLIDES / "afternoon.toml")]
                + [str(p) for p in sorted(SLIDES.glob("*/slides.tex.j2"))] + RENDER_SOURCES
                + [str(TOOLING / "schedule.py")],
                "targets": [str(BUILD / f"{material}.tex"), str(BUILD / f"{material}.tex.map")]}

@@ -25,6 +25,9 @@ EXPECTED = {
     "hook.iron_law_days": NAPKIN_DAYS,  # 67.81
     "hook.reported_gpu_hours": 30.84,  # million
     "hook.reported_days": REPORTED_DAYS,  # 30.84e6 / 16,384 / 24 = 78.43
+    # the reported H100-hours at the on-demand price (specs/costs.toml, $2.99 per GPU-hour):
+    # 30.84e6 h x 2.99 USD/h = 92,211,600 USD = 92.2 million (the reference's "$200M" is unsourced)
+    "hook.cost": 30.84e6 * 2.99 / 1e6,
     "hook.iron_law_below_reported": True,
     "demo.bottleneck": "Memory",  # Llama-3 8B, batch 1: 4.64 ms of bytes against 0.035 ms of FLOPs
     "demo.under_a_millisecond": True,

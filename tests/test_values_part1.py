@@ -82,6 +82,10 @@ EXPECTED = {
     "llama.regime": "Memory",
     "llama.memory_bound": True,
     # --- three vendors, one workload: the same 15,546,720,256 B per step over each bandwidth
+    # the mental maths: every weight once at the datasheet bandwidth, 2 P = 16,060,522,496 B
+    "three.H100.weight_load": P8 * 2 / 3.35e12 * 1e3,  # 16.06e9 / 3.35e12 = 4.79 ms, the reference's 4.8 ms
+    "three.MI300X.weight_load": P8 * 2 / 5.3e12 * 1e3,  # 16.06e9 / 5.3e12 = 3.03 ms (reference 3.0 ms)
+    "three.Gaudi3.weight_load": P8 * 2 / 3.7e12 * 1e3,  # 16.06e9 / 3.7e12 = 4.34 ms (reference 4.3 ms)
     "three.H100.latency": B1 / 3.35e12 * 1e3,  # 4.641 ms
     "three.MI300X.latency": B1 / 5.3e12 * 1e3,  # 2.933 ms
     "three.Gaudi3.latency": B1 / 3.7e12 * 1e3,  # 4.202 ms
@@ -99,6 +103,16 @@ EXPECTED = {
     "mfu.decode_b64": flops(64, 4096) / (moved(64, 4096) / 3.35e12) / 989.4e12,  # 7.5%
     # batch 256 at S = 512: 3.911e12 FLOP (7.91 ms) against 15.01e9 + 256*512*131072 = 32.19e9 B (9.61 ms)
     "mfu.decode_b256_short": flops(256, 512) / (moved(256, 512) / 3.35e12) / 989.4e12,  # 41%
+    # batch 32 at S = 4096: 32 * 17.157e9 = 549.03e9 FLOP (1.110 ms) against 15.01e9 + 32 * 0.5369e9
+    # = 32.19e9 B (9.609 ms): memory-bound, 549.03e9 / 9.609e-3 / 989.4e12 = 5.77%
+    "mfu.decode_b32": flops(32, 4096) / (moved(32, 4096) / 3.35e12) / 989.4e12,
+    # prefill of a 4,096-token prompt: 2 P_mm S + causal attention, about 66 TFLOP (133 ms at eta peak)
+    # against 15 GB of weights (4.5 ms): compute-bound, so MFU = eta = 0.5
+    "mfu.prefill": 0.5,
+    # eta as published: Megatron-LM SC'21 Table 1, 137 / 312 = 43.9% -> 44% up to 163 / 312 = 52.2% -> 52%;
+    # Llama 3 section 3.3.2 and Table 4: 380 / 989.4 = 38.4% -> 38% up to 430 / 989.4 = 43.5% -> 43%
+    "eta.typical.megatron.low": 0.44, "eta.typical.megatron.high": 0.52,
+    "eta.typical.llama3.low": 0.38, "eta.typical.llama3.high": 0.43,
     "batch.b64": 64, "batch.b256": 256, "short_context": 512,
     "peak_used_b1": F1 / MEM_S / 1e12,  # 3.70 TFLOP/s of 989.4
     # --- the batch knob

@@ -119,6 +119,9 @@ ASSUMPTION_UNITS: dict[str, str] = {
     "draft_acceptance_rate": "",
     "fleet_concurrent_requests": "request",
     "fleet_replicas": "",
+    # Part 1: typical efficiencies as published ([typical_<run>])
+    "mfu_low": "",
+    "mfu_high": "",
 }
 
 

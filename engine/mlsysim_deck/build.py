@@ -625,11 +625,17 @@ def material_frames(slides_root: Path, material: str) -> list[str]:
 def render_deck(slides_root: Path, templates_dir: Path, out_tex: Path, material: str = "deck") -> None:
     """A material's master file: preamble, title, and for each part its section, roadmap and slides."""
     from .render import PartRenderer, environment, line_map_path, render_template_mapped
-    from .schedule import clock, plan
+    from .schedule import clock, later_parts, plan
 
     if material not in MATERIALS:
         raise BuildError(f"unknown material {material!r}: one of {', '.join(MATERIALS)}")
-    plans = {p.dir: p for p in plan(slides_root, templates_dir)}
+    built = plan(slides_root, templates_dir)
+    plans = {p.dir: p for p in built}
+    # the day's parts this deck does not build: on the agenda and the roadmaps, with no slides
+    later = [{"number": p.number, "title": p.title, "time": f"{clock(p.start)}–{clock(p.end)}",
+              "after_what": p.after_what,
+              "after_time": f"{clock(p.end)}–{clock(p.end + p.after)}" if p.after else ""}
+             for p in later_parts(slides_root, built)]
     shown = []
     for part in parts(slides_root):
         p = plans.get(part["dir"])
@@ -644,7 +650,7 @@ def render_deck(slides_root: Path, templates_dir: Path, out_tex: Path, material:
     env = environment([templates_dir, slides_root])
     env.globals["note"] = PartRenderer("deck", Path(out_tex).parent).note
     text, origins = render_template_mapped(env, templates_dir / "deck.tex.j2",
-                                           {"_template_name": "deck.tex.j2", "parts": shown, "material": material,
+                                           {"_template_name": "deck.tex.j2", "parts": shown, "later": later, "material": material,
                                             "include_frames": material_frames(slides_root, material)})
     write_text_atomic(out_tex, text)
     write_text_atomic(line_map_path(out_tex), "\n".join(origins) + "\n")

@@ -136,6 +136,57 @@ def plan(slides_root: Path, templates_dir: Path) -> list[PartPlan]:
     return plans
 
 
+@dataclass(frozen=True)
+class LaterPart:
+    """A part of the day this deck does not build (slides/afternoon.toml): a slot on the agenda only."""
+
+    number: int
+    title: str
+    start: int          # minutes after midnight
+    slot: int
+    after: int = 0
+    after_what: str = ""
+
+    @property
+    def end(self) -> int:
+        return self.start + self.slot
+
+
+#: The day's parts that no slides/*/part.toml builds (the afternoon after the last built part).
+LATER_PARTS = "afternoon.toml"
+
+
+def later_parts(slides_root: Path, plans: list[PartPlan]) -> list[LaterPart]:
+    """The parts of slides/afternoon.toml, each after the last built part's slot and pause (none if
+    the file is absent)."""
+    import tomllib
+
+    path = Path(slides_root) / LATER_PARTS
+    if not path.exists():
+        return []
+    where = str(path)
+    entries = tomllib.loads(path.read_text(encoding="utf-8")).get("part", [])
+    built = {p.number for p in plans}
+    clock_now = plans[-1].end + plans[-1].after if plans else None
+    if clock_now is None:
+        raise ScheduleError(f"{where}: the later parts follow the built ones, but slides/ builds none")
+    later: list[LaterPart] = []
+    for entry in entries:
+        missing = [key for key in ("number", "title") if key not in entry]
+        if missing:
+            raise ScheduleError(f"{where}: a [[part]] has no {', '.join(missing)}: give each part its number and title")
+        if entry["number"] in built or any(p.number == entry["number"] for p in later):
+            raise ScheduleError(f"{where}: Part {entry['number']} is numbered twice: a later part takes "
+                                f"a number no other part has")
+        after = entry.get("after", {})
+        part = LaterPart(number=entry["number"], title=entry["title"], start=clock_now,
+                         slot=_minutes(entry, "slot", f"{where}: Part {entry['number']}"),
+                         after=_minutes(after, "minutes", where, 0), after_what=str(after.get("what", "")))
+        later.append(part)
+        clock_now = part.end + part.after
+    return later
+
+
 def _number(toml: Path) -> int:
     import tomllib
 
@@ -168,7 +219,10 @@ def write_schedule(slides_root: Path, templates_dir: Path, out: Path) -> None:
     print(report(plans))
     records = [asdict(p) | {"planned": p.planned, "end": p.end, "fits": p.fits,
                             "time": f"{clock(p.start)}–{clock(p.end)}"} for p in plans]
-    write_text_atomic(Path(out), json.dumps({"parts": records}, indent=1, ensure_ascii=False) + "\n")
+    later = [asdict(p) | {"end": p.end, "time": f"{clock(p.start)}–{clock(p.end)}"}
+             for p in later_parts(slides_root, plans)]
+    write_text_atomic(Path(out), json.dumps({"parts": records, "later": later}, indent=1, ensure_ascii=False)
+                      + "\n")
 
 
 def main(argv=None) -> int:

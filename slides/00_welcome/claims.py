@@ -57,6 +57,15 @@ claims.quantity("hook.iron_law_days", lambda: mlsysim.Q(iron_law_days(), "day"),
 claims.number("hook.reported_gpu_hours", lambda: L405.spec.si("training_gpu_hours") / 1e6, fmt=".2f",
               suffix=" million")
 claims.quantity("hook.reported_days", lambda: mlsysim.Q(reported_days(), "day"), unit="day", label="days", fmt=".0f")
+def rental_cost():
+    """What the reported GPU-hours cost at the on-demand cloud price of specs/costs.toml (GPU-hours x
+    USD per GPU-hour): Meta publishes no cost, so the hook's number is this rental equivalent."""
+    return L405.spec.quantity("training_gpu_hours") * mlsysim.spec.entry("costs", "H100").quantity("price_per_hour")
+
+
+# erratum: reference says $200M ("Meta spent $200M training Llama-3-405B") because it quotes no source and
+# Meta publishes no cost; the 30.84M H100-hours Meta reports rent for about $92M at $2.99 per GPU-hour
+claims.quantity("hook.cost", rental_cost, unit="MUSD", fmt=".0f", label="million")
 claims.statement("hook.iron_law_below_reported", "a lower bound: attention, restarts and checkpoints add the rest",
                  lambda: iron_law_days() < reported_days()
                  and abs(refined_days() / reported_days() - 1) < ADDS_THE_REST)
