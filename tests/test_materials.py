@@ -215,3 +215,17 @@ def test_every_frame_has_a_note():
                 without.append(f"{template.relative_to(ROOT)}:{start}: {title or '(untitled frame)'}")
     assert counted >= 60
     assert not without, f"{len(without)} of {counted} frames have no speaker note:\n" + "\n".join(without)
+
+
+def test_every_material_opens_with_its_title_page(pdfs):
+    """Page one is the title page, with the authors and their institution (deck.tex.j2), never a
+    part's divider: the first part has no divider, since the title page opens it."""
+    master = (ROOT / "templates" / "deck.tex.j2").read_text(encoding="utf-8")
+    author = re.search(r"\\author\{([^}]*)\}", master).group(1)
+    institute = re.search(r"\\institute\{([^}]*)\}", master).group(1)
+    assert author and institute
+    for material, (pages, _) in pdfs.items():
+        first = normalise(pages[0])
+        assert normalise("First-Principles ML") in first, f"{material}.pdf page 1 is not the title page:\n{pages[0]}"
+        assert normalise(author) in first and normalise(institute) in first, material
+        assert not re.search(r"\bPART\b", pages[0]), f"{material}.pdf opens with a part's divider"

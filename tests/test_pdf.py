@@ -141,16 +141,25 @@ def test_claims_json_lists_every_claim_with_its_slides(claims_json):
     assert any(s["frames"] == ["The Ridge Point: A Chip's Signature"] for s in ridge["slides"])
 
 
-def test_agenda_lists_only_the_parts_in_the_deck(deck):
+def test_agenda_lists_the_parts_of_the_day_and_no_other(deck):
+    """The agenda and every roadmap list the whole day: the parts this deck builds and the afternoon's
+    parts of slides/afternoon.toml (their slides are another deck's); no appendix."""
+    import tomllib
+
     from mlsysim_deck.build import parts
 
     pages = deck
     roadmaps = [p for p in pages if "Roadmap: You Are Here" in p]
-    numbers = {p["number"] for p in parts(ROOT / "slides") if not p.get("appendix")}  # the day's parts
-    assert len(roadmaps) == len(numbers) - 1
-    for page in roadmaps:
+    agenda = [p for p in pages if "The Day at a Glance" in p]
+    built = {p["number"] for p in parts(ROOT / "slides") if not p.get("appendix")}  # the parts built here
+    later = tomllib.loads((ROOT / "slides" / "afternoon.toml").read_text(encoding="utf-8"))["part"]
+    assert len(later) >= 1 and not built & {p["number"] for p in later}
+    assert len(roadmaps) == len(built) - 1 and len(agenda) == 1
+    for page in agenda + roadmaps:
         listed = {int(n) for n in re.findall(r"Part (\d+):", page)}
-        assert listed == numbers
+        assert listed == built | {p["number"] for p in later}
+        for part in later:  # a part without slides here says so on its row
+            assert re.search(rf"Part {part['number']}: {re.escape(part['title'])}\s+separate deck", page)
 
 
 # --- every material: build/deck.pdf, notes.pdf, handout.pdf, exercises.pdf, solutions.pdf ------------

@@ -112,3 +112,32 @@ def test_agenda_and_roadmaps_print_the_schedule(claims_json):
         for part in schedule:
             row = normalise(f"{part['time']} Part {part['number']}: {part['title']} {part['planned']} min")
             assert row in normalise(page), f"{part['time']} / {part['planned']} min not on:\n{page}"
+
+
+def test_later_parts_follow_the_last_built_part(toy):
+    """slides/afternoon.toml: parts with a slot and no slides, on the clock after the built ones."""
+    from mlsysim_deck.schedule import ScheduleError, clock, later_parts, plan
+
+    (toy / "slides" / "02_c" / "part.toml").write_text(
+        'number = 2\ntitle = "Last"\n\n[schedule]\nslot = 5\nafter = { minutes = 10, what = "Coffee" }\n')
+    (toy / "slides" / "afternoon.toml").write_text(
+        '[[part]]\nnumber = 3\ntitle = "Later"\nslot = 30\n\n[[part]]\nnumber = 4\ntitle = "Last of all"\nslot = 15\n')
+    plans = plan(toy / "slides", toy / "templates")
+    later = later_parts(toy / "slides", plans)
+    # Part 2 runs 9:45-9:50 (see above), then 10 minutes of coffee: Part 3 10:00-10:30, Part 4 10:30-10:45
+    assert [(p.number, clock(p.start), clock(p.end)) for p in later] == [(3, "10:00", "10:30"), (4, "10:30", "10:45")]
+    (toy / "slides" / "afternoon.toml").write_text('[[part]]\nnumber = 2\ntitle = "Twice"\nslot = 30\n')
+    with pytest.raises(ScheduleError, match=r"afternoon\.toml: Part 2 is numbered twice"):
+        later_parts(toy / "slides", plans)
+
+
+def test_the_whole_day_is_on_the_schedule():
+    """The built parts, then the afternoon's after a break, each after the one before."""
+    from mlsysim_deck.schedule import later_parts, plan
+
+    plans = plan(ROOT / "slides", ROOT / "templates")
+    later = later_parts(ROOT / "slides", plans)
+    assert later and later[0].start == plans[-1].end + plans[-1].after > plans[-1].end  # a break first
+    for before, after in zip(later, later[1:]):
+        assert after.start == before.end + before.after
+    assert [p.number for p in later] == list(range(plans[-1].number + 1, plans[-1].number + 1 + len(later)))
