@@ -30,7 +30,8 @@ CLAIMS_DIR = BUILD / "claims"
 
 DOIT_CONFIG = {"default_tasks": ["claims", "slides", "listing", "figure", "schedule", "deck_tex", "pdf",
                                  "claims_json", "ledger"],
-               "backend": "sqlite3", "dep_file": str(BUILD / ".doit.db"), "verbosity": 1}
+               "backend": "sqlite3", "dep_file": str(BUILD / ".doit.db"), "verbosity": 1,
+               "reporter": B.reporter()}
 BUILD.mkdir(exist_ok=True)
 B.FINAL_OUTPUTS[:] = [BUILD / "deck.pdf", BUILD / "ledger.html", BUILD / "ledger"]  # a failed build removes them
 

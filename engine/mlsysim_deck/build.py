@@ -458,6 +458,18 @@ def agrees(shown: str, record: dict) -> bool:
     return abs(printed - value) <= 0.5 * 10 ** -digits * (1 + 1e-9) + 1e-9 * abs(value)
 
 
+def reporter():
+    """doit's console reporter, timing each task when MLSYSIM_TIMINGS=1 (imported only then: doit's
+    own reporter is the default, and loading dodo.py stays cheap)."""
+    import os
+
+    if os.environ.get("MLSYSIM_TIMINGS") != "1":
+        return "default"
+    from .progress import TimedReporter
+
+    return TimedReporter
+
+
 @reported
 def run_listing(src: Path, out_dir: Path, engine_dir: Path, spec_dir: Path, claims_dir: Path | None = None) -> dict:
     """Fill a listing's claim placeholders, run it as its own Python process, check the lines that
