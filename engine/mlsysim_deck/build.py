@@ -464,7 +464,7 @@ def reporter():
     import os
 
     if os.environ.get("MLSYSIM_TIMINGS") != "1":
-        return "default"
+        return "console"
     from .progress import TimedReporter
 
     return TimedReporter
