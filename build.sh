@@ -21,7 +21,7 @@ if [ ! -x .venv/bin/python ]; then
   echo "== creating .venv"
   python3 -m venv .venv
 fi
-if ! .venv/bin/python -c "import mlsysim, pint, sympy, jinja2, matplotlib, doit, pytest, pypdf, pdfminer" 2>/dev/null; then
+if ! .venv/bin/python -c "import mlsysim, pint, sympy, jinja2, matplotlib, doit, pytest, xdist, pypdf, pdfminer" 2>/dev/null; then
   echo "== installing Python dependencies into .venv"
   .venv/bin/python -m pip install -q --upgrade pip
   .venv/bin/python -m pip install -q -e '.[test]'

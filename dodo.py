@@ -13,12 +13,16 @@ the benchmarks.
 """
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent
+sys.path.insert(0, str(Path(__file__).resolve().parent / "engine"))
+# Every path a task names is relative to this folder (doit runs from it), so doit's record of what
+# was built stays valid when the checkout moves or is copied with its build/: a copy rebuilds only
+# what its own edits touch.
+ROOT = Path(os.path.relpath(Path(__file__).resolve().parent))
 ENGINE = ROOT / "engine"
-sys.path.insert(0, str(ENGINE))
 
 from mlsysim_deck import build as B  # noqa: E402  (light: no jinja, sympy, pint or matplotlib)
 
@@ -30,7 +34,8 @@ CLAIMS_DIR = BUILD / "claims"
 
 DOIT_CONFIG = {"default_tasks": ["claims", "slides", "listing", "figure", "schedule", "deck_tex", "pdf",
                                  "claims_json", "ledger"],
-               "backend": "sqlite3", "dep_file": str(BUILD / ".doit.db"), "verbosity": 1}
+               "backend": "sqlite3", "dep_file": str(BUILD / ".doit.db"), "verbosity": 1,
+               "reporter": B.reporter()}
 BUILD.mkdir(exist_ok=True)
 B.FINAL_OUTPUTS[:] = [BUILD / "deck.pdf", BUILD / "ledger.html", BUILD / "ledger"]  # a failed build removes them
 

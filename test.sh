@@ -4,7 +4,9 @@ set -uo pipefail
 cd "$(dirname "$0")"
 PY=.venv/bin/python
 [ -x "$PY" ] || { echo "no .venv: run 'bash build.sh' first" >&2; exit 2; }
-"$PY" -m pytest "$@"
+# Every core (PYTEST_WORKERS=1 for one); a test file stays on one worker, so a module's built copy
+# of the repository is made once.
+"$PY" -m pytest -n "${PYTEST_WORKERS:-auto}" --dist loadfile "$@"
 status=$?
 if [ "$status" = 5 ]; then
   echo "error: pytest collected no tests" >&2

@@ -1,4 +1,7 @@
-"""Two clean builds in different directories, one serial and one `doit -n 2`, give the same bytes."""
+"""Two builds in different directories give the same bytes: a clean one, two tasks at a time
+(`doit -n 2`), and the session's own build (the repository's build/, made serially by `bash
+build.sh` and brought up to date in a copy): the order tasks ran in, the folder, and whether the
+build started from nothing leave no trace in the materials."""
 import subprocess
 import sys
 
@@ -12,18 +15,18 @@ COMPARED = ["deck.pdf", "deck.tex", "claims.json", "ledger.html",
 
 @pytest.fixture(scope="module")
 def two_builds(tmp_path_factory):
-    serial = copy_repo(tmp_path_factory.mktemp("serial") / "repo")
-    parallel = copy_repo(tmp_path_factory.mktemp("parallel") / "repo")
-    _commit_all(serial)  # a repository of its own, to see what the build changes (test_git_status_clean)
+    clean = copy_repo(tmp_path_factory.mktemp("clean") / "repo")
+    session = copy_repo(tmp_path_factory.mktemp("session") / "repo", built=True)
+    _commit_all(clean)  # a repository of its own, to see what the build changes (test_git_status_clean)
     procs = [subprocess.Popen([sys.executable, "-m", "doit", *args], cwd=repo, env=clean_env(engine=repo / "engine"),
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace")
-             for repo, args in ((serial, []), (parallel, ["-n", "2"]))]
+             for repo, args in ((clean, ["-n", "2"]), (session, []))]
     outputs = [p.communicate(timeout=900)[0] for p in procs]
     for p, out in zip(procs, outputs):
         assert p.returncode == 0, out
         # the build never regenerates the engine's derived modules (an explicit `doit derive` does)
         assert ". derive" not in out.splitlines(), out
-    return serial / "build", parallel / "build"
+    return clean / "build", session / "build"
 
 
 def _git(repo, *args):
@@ -74,8 +77,8 @@ def test_figures_listings_and_slides_same_bytes(two_builds):
 
 
 def test_a_second_run_does_nothing(two_builds):
-    serial = two_builds[0].parent
-    again = doit(serial)
+    clean = two_builds[0].parent
+    again = doit(clean)
     assert again.returncode == 0, again.stdout + again.stderr
     ran = [line for line in again.stdout.splitlines() if line.startswith(". ")]
     assert ran == [], f"a no-op build ran: {ran}"

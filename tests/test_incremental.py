@@ -14,7 +14,7 @@ TASKS = ["claims", "slides", "listing", "figure", "claims_json"]
 
 @pytest.fixture(scope="module")
 def tree(tmp_path_factory):
-    root = copy_repo(tmp_path_factory.mktemp("deck") / "repo")
+    root = copy_repo(tmp_path_factory.mktemp("deck") / "repo", built=True)
     first = doit(root)
     assert first.returncode == 0, first.stdout + first.stderr
     return root
@@ -86,7 +86,7 @@ MATERIALS = ["deck", "notes", "handout", "exercises", "solutions"]
 @pytest.fixture(scope="module")
 def materials_tree(tmp_path_factory):
     """A copy of the repository built in full: claims, slides, figures, listings and all five PDFs."""
-    root = copy_repo(tmp_path_factory.mktemp("materials") / "repo")
+    root = copy_repo(tmp_path_factory.mktemp("materials") / "repo", built=True)
     first = full_build(root)
     assert first.returncode == 0, first.stdout + first.stderr
     return root

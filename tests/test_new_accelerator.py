@@ -36,7 +36,7 @@ REBUILT = {}
 @pytest.fixture(scope="module")
 def deck(tmp_path_factory):
     """A copy built as it is, then rebuilt with Zeta 1 added to hardware.toml (the only edit)."""
-    repo = copy_repo(tmp_path_factory.mktemp("zeta") / "repo")
+    repo = copy_repo(tmp_path_factory.mktemp("zeta") / "repo", built=True)
     first = doit(repo, *TASKS)
     assert first.returncode == 0, first.stdout + first.stderr
     add_zeta(repo / "engine" / "mlsysim" / "specs")

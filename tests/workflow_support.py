@@ -65,9 +65,15 @@ IGNORED = shutil.ignore_patterns("build", ".venv", ".git", "__pycache__", ".pyte
                                  ".doit.db*")
 
 
-def copy_repo(dst: Path) -> Path:
-    """The repository's sources (no build/, no .git) under `dst`."""
+def copy_repo(dst: Path, built: bool = False) -> Path:
+    """The repository's sources (no .git) under `dst`; with `built`, its build/ too.
+
+    A built copy starts where the session's build (`bash build.sh`, before the tests) left off:
+    dodo.py names every path relative to the repository and the copy keeps file times, so doit in
+    the copy reruns only what the test's own edits touch (or what the repository's build lacks)."""
     shutil.copytree(ROOT, dst, ignore=IGNORED)
+    if built and (ROOT / "build").is_dir():
+        shutil.copytree(ROOT / "build", dst / "build", ignore=shutil.ignore_patterns("*.tmp"))
     return dst
 
 

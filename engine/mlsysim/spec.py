@@ -291,13 +291,79 @@ ASSUMPTION_UNITS.update({  # Reality check: measured kernel rates ([measured_<ac
 })
 
 
+# --- the checked values, cached on the file's content -----------------------------------------
+#
+# Checking a spec file needs pint (about 0.25 s to import and build its registry), yet the file
+# rarely changes.  The checked values are cached in the user's cache folder (never the source
+# tree), keyed on the file's bytes and on the schema above: an edited file, or an edited schema,
+# misses the cache and is checked again, so an error is always found and explained by pint.
+
+def _cache_path(text: str) -> Path | None:
+    import hashlib
+
+    root = os.environ.get("MLSYSIM_CACHE") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "mlsysim")
+    if root in ("0", "off"):
+        return None
+    schema = repr((sorted((k, sorted(v.items())) for k, v in (FIELDS | EXTRA_FIELDS).items()),
+                   sorted(ASSUMPTION_UNITS.items())))
+    digest = hashlib.sha256(f"{_CACHE_VERSION}\0{schema}\0{text}".encode()).hexdigest()[:32]
+    return Path(root) / f"spec-{digest}.json"
+
+
+_CACHE_VERSION = 1  # bump when what a Spec holds changes shape
+
+
+def _from_cache(path: Path, text: str) -> dict[str, Spec] | None:
+    import json
+
+    cached = _cache_path(text)
+    try:
+        tables = json.loads(cached.read_text(encoding="utf-8")) if cached else None
+    except (OSError, ValueError):
+        return None
+    if not isinstance(tables, dict):
+        return None
+    return {table: Spec(str(path), table, *(t[k] for k in ("values", "units", "display", "sources")))
+            for table, t in tables.items()}
+
+
+def _to_cache(text: str, entries: dict[str, Spec]) -> None:
+    import json
+    import tempfile
+
+    cached = _cache_path(text)
+    if cached is None:
+        return
+    tables = {table: {"values": e._values, "units": e._units, "display": e._display, "sources": e._sources}
+              for table, e in entries.items()}
+    try:
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile("w", dir=cached.parent, delete=False, suffix=".tmp",
+                                         encoding="utf-8") as out:
+            json.dump(tables, out)
+        os.replace(out.name, cached)  # whole or not at all: a reader never sees half a file
+    except OSError:
+        pass  # a read-only home: every load checks with pint, which is only slower
+
+
 def load_file(path: Path) -> dict[str, Spec]:
-    """Load and check one spec file; returns table name -> Spec."""
+    """Load and check one spec file; returns table name -> Spec (from the cache when the file and
+    the schema are unchanged since it was last checked)."""
+    text = path.read_text(encoding="utf-8")
+    entries = _from_cache(path, text)
+    if entries is None:
+        entries = check_file(path, text)
+        _to_cache(text, entries)
+    return entries
+
+
+def check_file(path: Path, text: str) -> dict[str, Spec]:
+    """Check every value of one spec file against its schema, converting units with pint."""
     from .units import ureg
 
     import pint
 
-    text = path.read_text(encoding="utf-8")
     shown = shown_path(path)
     lines = _line_numbers(text)
     try:

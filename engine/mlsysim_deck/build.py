@@ -458,6 +458,18 @@ def agrees(shown: str, record: dict) -> bool:
     return abs(printed - value) <= 0.5 * 10 ** -digits * (1 + 1e-9) + 1e-9 * abs(value)
 
 
+def reporter():
+    """doit's console reporter, timing each task when MLSYSIM_TIMINGS=1 (imported only then: doit's
+    own reporter is the default, and loading dodo.py stays cheap)."""
+    import os
+
+    if os.environ.get("MLSYSIM_TIMINGS") != "1":
+        return "console"
+    from .progress import TimedReporter
+
+    return TimedReporter
+
+
 @reported
 def run_listing(src: Path, out_dir: Path, engine_dir: Path, spec_dir: Path, claims_dir: Path | None = None) -> dict:
     """Fill a listing's claim placeholders, run it as its own Python process, check the lines that
@@ -470,22 +482,18 @@ def run_listing(src: Path, out_dir: Path, engine_dir: Path, spec_dir: Path, clai
 
     filled = fill_listing(source, lookup)
     _, shown = split_listing(filled)
+    from .runner import run_script
+
     with tempfile.TemporaryDirectory() as tmp:
-        record = Path(tmp) / "reads.json"
         runnable = Path(tmp) / src.name  # the filled-in source; line numbers are the listing's own
         runnable.write_text(filled, encoding="utf-8")
-        env = os.environ | {"PYTHONPATH": os.pathsep.join([str(engine_dir)] + [p for p in [
-            os.environ.get("PYTHONPATH", "")] if p]), "MLSYSIM_RECORD": str(record), "PYTHONHASHSEED": "0",
-                           "PYTHONIOENCODING": "utf-8", "MPLBACKEND": "Agg"}
-        proc = subprocess.run([sys.executable, str(runnable)], cwd=tmp, env=env, capture_output=True,
-                              text=True, encoding="utf-8", timeout=120)
-        if proc.returncode != 0:
-            raise BuildError(listing_failure(src, proc.returncode, proc.stderr, ran=runnable))
-        keys = json.loads(record.read_text()) if record.exists() else []
-    check_prints(src, source, proc.stdout, lookup)
+        ran = run_script(runnable, Path(tmp), Path(engine_dir))
+        if ran.returncode != 0:
+            raise BuildError(listing_failure(src, ran.returncode, ran.stderr, ran=runnable))
+    check_prints(src, source, ran.stdout, lookup)
     write_text_atomic(out_dir / f"{src.stem}.py", shown)
-    write_text_atomic(out_dir / f"{src.stem}.out", proc.stdout)
-    return _inputs_values(keys, spec_dir)
+    write_text_atomic(out_dir / f"{src.stem}.out", ran.stdout)
+    return _inputs_values(ran.reads, spec_dir)
 
 
 def shown_path(path: Path) -> str:

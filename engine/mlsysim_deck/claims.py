@@ -19,7 +19,6 @@ file and line where it was declared.
 from __future__ import annotations
 
 import importlib.util
-import inspect
 import math
 import re
 import sys
@@ -267,14 +266,31 @@ class Claims:
         self.items: dict[str, Claim] = {}
 
     def _where(self) -> str:
-        for frame in inspect.stack()[2:]:
-            if Path(frame.filename).resolve() == self.path.resolve():
-                try:
-                    shown = Path(frame.filename).resolve().relative_to(self.path.resolve().parents[2])
-                except ValueError:
-                    shown = Path(frame.filename)
-                return f"{shown.as_posix()}:{frame.lineno}"
+        """file:line of the declaration in this part's claims.py: the nearest caller in that file
+        (walking frames, not `inspect.stack()`, which reads every caller's source)."""
+        frame = sys._getframe(2)
+        here = str(self.path)
+        while frame is not None and frame.f_code.co_filename != here:
+            frame = frame.f_back
+        if frame is None:
+            return self._where_resolved()
+        return f"{self._shown()}:{frame.f_lineno}"
+
+    def _where_resolved(self) -> str:
+        """As `_where`, for a claims.py imported under another spelling of its path (a symlink)."""
+        me = self.path.resolve()
+        frame = sys._getframe(3)
+        while frame is not None:
+            if Path(frame.f_code.co_filename).resolve() == me:
+                return f"{self._shown()}:{frame.f_lineno}"
+            frame = frame.f_back
         return str(self.path)
+
+    def _shown(self) -> str:
+        try:
+            return self.path.resolve().relative_to(self.path.resolve().parents[2]).as_posix()
+        except ValueError:
+            return self.path.as_posix()
 
     def _add(self, claim: Claim) -> Claim:
         if not ID_PATTERN.match(claim.id):

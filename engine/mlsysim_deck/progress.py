@@ -1,0 +1,27 @@
+"""The build's progress lines: doit's own (".  task" when a task starts), and with
+``MLSYSIM_TIMINGS=1`` each task's wall time when it ends, which is how `benchmarks/run.py`
+tells where an author's wait goes."""
+from __future__ import annotations
+
+import os
+import time
+
+from doit.reporter import ConsoleReporter
+
+
+class TimedReporter(ConsoleReporter):
+    desc = "console output, with each task's wall time when MLSYSIM_TIMINGS=1"
+
+    def __init__(self, outstream, options):
+        super().__init__(outstream, options)
+        self.timed = os.environ.get("MLSYSIM_TIMINGS") == "1"
+        self.started: dict[str, float] = {}
+
+    def execute_task(self, task):
+        self.started[task.name] = time.perf_counter()
+        super().execute_task(task)
+
+    def add_success(self, task):
+        super().add_success(task)
+        if self.timed and task.name in self.started and task.actions:
+            self.write(f"   {task.title()}: {time.perf_counter() - self.started[task.name]:.2f} s\n")
