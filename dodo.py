@@ -188,7 +188,7 @@ def task_deck_tex():
 
 
 def task_pdf():
-    """Compile each material, build/<material>.pdf, with XeLaTeX (latexmk); `doit -n 2` runs two at once."""
+    """Compile each material, build/<material>.pdf, with XeLaTeX (one pass unless the log asks for another); `doit -n 2` runs two at once."""
     parts = B.parts(SLIDES)
     deps = [str(BUILD / "slides" / f"{p['dir']}.tex") for p in parts]
     deps += [str(BUILD / "figures" / f"{s.stem}.pdf") for s in sorted(FIGURES.glob("*.py"))

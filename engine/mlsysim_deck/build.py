@@ -664,27 +664,38 @@ def render_deck(slides_root: Path, templates_dir: Path, out_tex: Path, material:
     write_text_atomic(line_map_path(out_tex), "\n".join(origins) + "\n")
 
 
+#: What LaTeX writes to its log when a second pass would change the pages (cross-references,
+#: outlines, page totals read from the .aux): only then does the build run it again.
+RERUN = ("Rerun to get", "Label(s) may have changed", "Rerun LaTeX", "Please rerun LaTeX")
+
+
 @reported
 def compile_pdf(build_dir: Path, templates_dir: Path, job: str = "deck") -> None:
-    """latexmk + XeLaTeX on build/<job>.tex, reproducibly; on failure print the first error with file:line."""
+    """XeLaTeX on build/<job>.tex, reproducibly: one pass, and another only while the log asks for
+    it (every material comes out of its first pass byte-identical to a second); on failure print
+    the first error with file:line."""
     build_dir = Path(build_dir).resolve()
-    latexmk = shutil.which("latexmk")
-    if latexmk is None:
-        raise BuildError("latexmk not found: run the README's first command (it installs TeX Live)")
+    xelatex = shutil.which("xelatex")
+    if xelatex is None:
+        raise BuildError("xelatex not found: run the README's first command (it installs TeX Live)")
     out = build_dir / "tex"
+    out.mkdir(parents=True, exist_ok=True)
     env = os.environ | {"TEXINPUTS": f"{Path(templates_dir).resolve()}//:{build_dir}//:",
                         "SOURCE_DATE_EPOCH": "1767225600", "FORCE_SOURCE_DATE": "1", "TZ": "UTC",
                         "max_print_line": "10000"}  # the log's file:line errors unwrapped, however long the path
-    cmd = [latexmk, "-xelatex", "-interaction=nonstopmode", "-halt-on-error", "-file-line-error",
-           f"-outdir={out}", f"{job}.tex"]
-    proc = subprocess.run(cmd, cwd=build_dir, env=env, capture_output=True, text=True, errors="replace")
-    if proc.returncode != 0:
-        for partial in (f"{job}.pdf", f"{job}.xdv"):  # a halted run leaves no half-made output behind
-            (out / partial).unlink(missing_ok=True)
-        log = out / f"{job}.log"
-        text = log.read_text(errors="replace") if log.exists() else proc.stdout
-        raise BuildError(latex_failure(text, build_dir, log) or
-                         f"LaTeX failed on build/{job}.tex (full log: {shown_path(log)}):\n{proc.stdout[-2000:]}")
+    cmd = [xelatex, "-interaction=nonstopmode", "-halt-on-error", "-file-line-error",
+           f"-output-directory={out}", f"{job}.tex"]
+    log = out / f"{job}.log"
+    for _ in range(3):
+        proc = subprocess.run(cmd, cwd=build_dir, env=env, capture_output=True, text=True, errors="replace")
+        if proc.returncode != 0:
+            for partial in (f"{job}.pdf", f"{job}.xdv"):  # a halted run leaves no half-made output behind
+                (out / partial).unlink(missing_ok=True)
+            text = log.read_text(errors="replace") if log.exists() else proc.stdout
+            raise BuildError(latex_failure(text, build_dir, log) or
+                             f"LaTeX failed on build/{job}.tex (full log: {shown_path(log)}):\n{proc.stdout[-2000:]}")
+        if not any(ask in log.read_text(errors="replace") for ask in RERUN):
+            break
     from .atomic import write_bytes_atomic
 
     write_bytes_atomic(build_dir / f"{job}.pdf", (out / f"{job}.pdf").read_bytes())
