@@ -1,4 +1,5 @@
 """The formulas: derived in sympy, printed to plain Python, never imported at run time."""
+import os
 import subprocess
 import sys
 
@@ -56,9 +57,11 @@ def test_the_build_never_regenerates_the_derived_modules():
     dodo, tasks = _dodo_tasks()
     assert "derive" not in dodo.DOIT_CONFIG["default_tasks"]
     assert "claims" in dodo.DOIT_CONFIG["default_tasks"] and "pdf" in dodo.DOIT_CONFIG["default_tasks"]
-    made_by_derive = set(map(str, tasks["derive"].get("targets", [])))
-    generated = {str(generate.generated_path(m)) for m in generate.modules()}
-    needed = {str(dep) for name, task in tasks.items() if name != "derive" for dep in task.get("file_dep", [])}
+    # dodo.py names paths relative to the folder it was loaded from (here: this process's cwd)
+    made_by_derive = {os.path.abspath(t) for t in tasks["derive"].get("targets", [])}
+    generated = {str(generate.generated_path(m).resolve()) for m in generate.modules()}
+    needed = {os.path.abspath(dep) for name, task in tasks.items() if name != "derive"
+              for dep in task.get("file_dep", [])}
     assert generated <= needed  # the claims, figures and listings do depend on the generated modules
     assert made_by_derive & needed == set(), "a default task's file_dep is a target of derive"
     for name, task in tasks.items():
