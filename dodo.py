@@ -32,7 +32,7 @@ TOOLING = ENGINE / "mlsysim_deck"
 SPECS = PACKAGE / "specs"
 CLAIMS_DIR = BUILD / "claims"
 
-DOIT_CONFIG = {"default_tasks": ["claims", "slides", "listing", "figure", "schedule", "deck_tex", "pdf",
+DOIT_CONFIG = {"default_tasks": ["claims", "equations", "slides", "listing", "figure", "schedule", "deck_tex", "pdf",
                                  "claims_json", "ledger"],
                "backend": "sqlite3", "dep_file": str(BUILD / ".doit.db"), "verbosity": 1,
                "reporter": B.reporter()}
@@ -41,10 +41,14 @@ B.FINAL_OUTPUTS[:] = [BUILD / "deck.pdf", BUILD / "ledger.html", BUILD / "ledger
 
 # The engine's physics: any change to it may move any number, so claims, figures and listings
 # depend on all of it.  The deck tooling (engine/mlsysim_deck, a package of its own) only affects rendering.
-ENGINE_SOURCES = sorted(str(p) for p in PACKAGE.rglob("*.py"))
+# (The teaching forms of the equations, core/board.py and core/teaching.py, print equations and move no number.)
+ENGINE_SOURCES = sorted(str(p) for p in PACKAGE.rglob("*.py") if p.name not in ("board.py", "teaching.py"))
 SPEC_FILES = sorted(str(p) for p in SPECS.glob("*.toml"))
 CURRENT_SPECS = B.spec_fingerprints(SPECS)
 DERIVATIONS = [str(PACKAGE / "core" / "derivations.py")] + sorted(str(p) for p in (PACKAGE / "core").glob("derive_*.py"))
+# The teaching forms of the slides' equations, proved against the derivations by the equations task.
+TEACHING = [str(PACKAGE / "core" / "board.py"), str(PACKAGE / "core" / "teaching.py")]
+EQUATIONS = BUILD / "equations.json"
 RENDER_SOURCES = [str(TOOLING / n) for n in ("render.py", "lint.py", "claims.py", "atomic.py", "workload.py")]
 WORKLOAD = str(TOOLING / "workload.py")  # the workloads and comparisons claims and figures share
 # The Reality check appendix: published measurements and the code that compares the engine with them.
@@ -69,6 +73,23 @@ def task_derive():
     would make every build run it.  The build never writes into the source tree: run `doit derive`
     after editing a derivation and commit the result; the tests fail while a generated module is stale."""
     return {"actions": [_derive], "file_dep": DERIVATIONS + [str(PACKAGE / "core" / "generate.py")]}
+
+
+@B.reported
+def _write_equations(slides_root, out):
+    from mlsysim_deck.equations import write_equations
+
+    write_equations(Path(slides_root), Path(out))
+
+
+def task_equations():
+    """Prove each equation's teaching form equal to its derivation; write the slides' LaTeX once
+    (build/equations.json).  Depends only on the derivations and the teaching forms: a spec or prose
+    edit never runs sympy again.  A wrong teaching form fails here, naming the frames that show it."""
+    return {"actions": [(_write_equations, [str(SLIDES), str(EQUATIONS)])],
+            "file_dep": DERIVATIONS + TEACHING + [str(PACKAGE / "core" / "generate.py"), str(TOOLING / "equations.py")],
+            "targets": [str(EQUATIONS)],
+            "verbosity": 2}
 
 
 def task_claims():
@@ -123,8 +144,8 @@ def task_slides():
         out_tex, out_uses = BUILD / "slides" / f"{part['dir']}.tex", BUILD / "slides" / f"{part['dir']}.uses.json"
         yield {"name": part["dir"],
                "actions": [(_render_part, [str(part_dir), str(out_tex), str(out_uses), used])],
-               "file_dep": [str(part_dir / "slides.tex.j2"), str(part_dir / "part.toml")] + DERIVATIONS
-               + macros + RENDER_SOURCES,
+               "file_dep": [str(part_dir / "slides.tex.j2"), str(part_dir / "part.toml"), str(EQUATIONS)]
+               + macros + RENDER_SOURCES + [str(TOOLING / "equations.py")],
                "uptodate": [B.ClaimsUnchanged(used, CLAIMS_DIR, CURRENT_SPECS)]
                + ([config_changed(compared)] if _compares(part_dir) else []),
                "task_dep": ["claims"],

@@ -342,7 +342,8 @@ def test_the_hierarchical_allreduce_drawing_follows_the_node_size(tmp_path):
     part = ROOT / "slides" / "04_distributed"
 
     def gpus_drawn():
-        render_part(part, ROOT / "slides", ROOT / "templates", claims_dir, tmp_path / "out.tex", tmp_path / "u.json")
+        render_part(part, ROOT / "slides", ROOT / "templates", claims_dir, tmp_path / "out.tex", tmp_path / "u.json",
+                    equations=require_build(BUILD / "equations.json"))
         tex = (tmp_path / "out.tex").read_text()
         return sorted(set(re.findall(r"\{G(\d+)\}", tex))), tex.count("{G0}")
 

@@ -286,9 +286,12 @@ def unknown_claim(claim_id: str, claims_dir: Path) -> str:
 class PartRenderer:
     """Renders one part's template; the helpers read claim files written by the claims task."""
 
-    def __init__(self, part: str, claims_dir: Path, listings_rel: str = "listings"):
+    def __init__(self, part: str, claims_dir: Path, listings_rel: str = "listings", equations: Path | None = None):
         self.part = part
         self.claims_dir = claims_dir
+        # the slides' equations, proved and printed once by the equations task (mlsysim_deck.equations)
+        self.equations_file = Path(equations) if equations else Path(claims_dir).parent / "equations.json"
+        self._equations: dict[str, str] | None = None
         self.listings_rel = listings_rel
         self.counts: dict[str, int] = {}  # calls per claim, slides and notes together (the call sites)
         self.shown: dict[str, int] = {}   # per claim: uses on slides ("1", "2", ...) and in notes ("note1", ...)
@@ -338,12 +341,22 @@ class PartRenderer:
         return Rendered(f"\\mlslisting{{{base}.py}}{{{base}.out}}")
 
     def equation(self, name: str) -> Rendered:
-        from mlsysim.core import derivations, generate
+        """The equation of formula `name` as the slide shows it (its teaching form, mlsysim/core/teaching.py),
+        read from build/equations.json: rendering never runs sympy."""
+        import difflib
 
-        generate.modules()
-        if name not in derivations.FORMULAS:
-            raise RenderError(f"unknown equation {name!r} (not in mlsysim.core.derivations.FORMULAS)")
-        return Rendered(derivations.latex_of(name))
+        from .equations import read_equations
+
+        if self._equations is None:
+            if not self.equations_file.exists():
+                raise RenderError(f"{shown_path(self.equations_file)} is missing: the equations task writes it "
+                                  f"(doit equations)")
+            self._equations = read_equations(self.equations_file)
+        if name not in self._equations:
+            close = difflib.get_close_matches(name, self._equations, n=3, cutoff=0.6)
+            hint = f": did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+            raise RenderError(f"unknown equation {name!r}{hint} (no derivation in mlsysim/core defines it)")
+        return Rendered(self._equations[name])
 
     def accelerators(self, comparison: str) -> list[str]:
         """The hardware.toml names a comparison shows, in file order (loop over them in a table)."""
@@ -545,8 +558,10 @@ def render_template_mapped(env: jinja2.Environment, path: Path, context: dict) -
 
 
 def render_part(part_dir: Path, slides_root: Path, templates_dir: Path, claims_dir: Path,
-                out_tex: Path, out_uses: Path) -> None:
-    """Render slides/<part>/slides.tex.j2 into build/slides/<part>.tex, with its uses file."""
+                out_tex: Path, out_uses: Path, equations: Path | None = None) -> None:
+    """Render slides/<part>/slides.tex.j2 into build/slides/<part>.tex, with its uses file.
+
+    `equations`: build/equations.json (default: beside `claims_dir`), the equations task's output."""
     from .lint import lint_file, printed_claims
 
     template = part_dir / "slides.tex.j2"
@@ -556,7 +571,7 @@ def render_part(part_dir: Path, slides_root: Path, templates_dir: Path, claims_d
     if problems:
         raise RenderError("\nerror: ".join(problems))
     label_lines = frame_labels(template.read_text(encoding="utf-8"))
-    renderer = PartRenderer(part_dir.name, claims_dir)
+    renderer = PartRenderer(part_dir.name, claims_dir, equations=equations)
     env.globals.update(renderer.globals())
     import tomllib
 

@@ -3,7 +3,8 @@
 Each formula is one sympy expression whose symbols carry the names the slides use.  The same
 expression is used twice:
 
-* rendered to LaTeX for the slide that shows the equation (`latex_of`), and
+* rendered to LaTeX (`latex_of`) for the ledger; a slide shows the equation as it is taught
+  (teaching.py), which the build proves equal to this expression; and
 * printed to plain Python into `_derived.py` (`python -m mlsysim.core.generate`), which is what
   the engine evaluates at run time, so that `import mlsysim` and a solve never pay for sympy.
 

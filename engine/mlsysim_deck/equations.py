@@ -1,0 +1,72 @@
+"""The slides' equations, proved and printed once: build/equations.json.
+
+`write_equations` (the `equations` task) proves every teaching form of mlsysim.core.teaching equal to
+its derivation and writes, for every formula, the LaTeX a slide shows for ``\\VAR{equation("name")}``:
+the teaching form where there is one, else the derivation as sympy prints it.  The task depends only on
+the derivations and the teaching forms, so a spec or prose edit never runs sympy again; rendering a
+slide reads the file (`read_equations`), without importing sympy.
+
+A teaching form that is not its derivation fails the build, naming each frame that shows the equation
+(template file:line and frame title) and both forms.
+"""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from .atomic import write_text_atomic
+
+
+def equation_uses(slides_root: Path, name: str) -> list[str]:
+    """Where the slides show equation `name`: 'slides/04_distributed/slides.tex.j2:152 (frame "...")'."""
+    from .render import frame_at, frame_titles, shown_path
+
+    found = []
+    for template in sorted(Path(slides_root).glob("*/slides.tex.j2")):
+        source = template.read_text(encoding="utf-8")
+        titles = frame_titles(source)
+        for m in re.finditer(r"""equation\(\s*["']""" + re.escape(name) + r"""["']\s*\)""", source):
+            line = source.count("\n", 0, m.start()) + 1
+            found.append(f'{shown_path(template)}:{line} (frame "{frame_at(titles, line)}")')
+    return found
+
+
+def mismatch_message(slides_root: Path, wrong) -> str:
+    """One paragraph per teaching form its derivation does not prove."""
+    from mlsysim.core import teaching
+
+    from .render import shown_path
+
+    paragraphs = []
+    for m in wrong:
+        uses = equation_uses(slides_root, m.name) or ["(no slide shows it yet)"]
+        paragraphs.append(
+            f"{uses[0]}: the equation {m.name!r} as taught is not what its derivation gives\n"
+            + "".join(f"  also shown at {u}\n" for u in uses[1:])
+            + f"  taught:  {m.taught}\n"
+            f"  derived: {m.derived}\n"
+            f"  their difference does not simplify to zero: correct the teaching form at "
+            f"{shown_path(teaching.__file__)}:{m.line} (the derivation is the source of truth)")
+    return "\nerror: ".join(paragraphs)
+
+
+def write_equations(slides_root: Path, out: Path) -> dict[str, str]:
+    """Prove the teaching forms, then write build/equations.json: formula name -> the slide's LaTeX."""
+    from mlsysim.core import derivations, teaching
+
+    from .build import BuildError
+
+    wrong = teaching.check()
+    if wrong:
+        raise BuildError(mismatch_message(slides_root, wrong))
+    latex = {name: teaching.taught_latex(name) if name in teaching.TEACHING else derivations.latex_of(name)
+             for name in sorted(derivations.FORMULAS)}
+    write_text_atomic(Path(out), json.dumps({"equations": latex, "taught": sorted(teaching.TEACHING)},
+                                            indent=1, ensure_ascii=False) + "\n")
+    return latex
+
+
+def read_equations(path: Path) -> dict[str, str]:
+    """build/equations.json as written by `write_equations`: formula name -> LaTeX."""
+    return json.loads(Path(path).read_text(encoding="utf-8"))["equations"]
