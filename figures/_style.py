@@ -38,6 +38,7 @@ FIGSIZE = {
     "bubble_fraction": (2.72, 1.98),     # width=\textwidth of its column
     "cluster_mtbf": (2.72, 2.02),        # width=\textwidth of its column
     "scaling_efficiency": (2.34, 1.62),  # height=0.5\textheight
+    "speedup_curve": (2.38, 1.75),       # width=\linewidth of a 0.42 column
 }
 
 

@@ -101,6 +101,14 @@ def test_concurrency_paged_versus_static():
     assert r.static_utilization == pytest.approx(0.5)
 
 
+def test_concurrency_at_a_measured_utilisation():
+    r = mlsysim.ContinuousBatchingModel().solve(L.Llama3_8B, C.H100, seq_len=4096, page_size=16)
+    # a request then takes 536,870,912 B / u of the 63,939,477,504 B beside the weights:
+    # u = 0.5: 1,073,741,824 B each, floor(59.55) = 59 (the static allocator's count);
+    # u = 0.25: 2,147,483,648 B each, floor(29.77) = 29; u = 1: floor(119.09) = 119
+    assert [r.limit_at_utilization(u) for u in (0.25, 0.5, 1.0)] == [29, 59, 119]
+
+
 def test_pages_waste_less_than_one_page():
     r = mlsysim.ContinuousBatchingModel().solve(L.Llama3_8B, C.H100, seq_len=4001, page_size=16)
     # ceil(4001/16) = 251 pages = 4016 tokens reserved for 4001 held: 15 tokens of waste

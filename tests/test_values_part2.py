@@ -102,6 +102,15 @@ EXPECTED = {
     "cb.paged_limit": 119,
     "cb.paged_over_static": 119 / 59,  # 2.02
     "cb.page_kv": 16 * KV8 / 1e6,  # 2.10 MB
+    # PagedAttention's measured impact (vLLM paper, Fig. 2): a request of 536,870,912 B of tokens occupies
+    # 536,870,912 / u of KV memory, and 63,939,477,504 B of it sit beside the weights
+    "cb.util.existing_low": 0.204, "cb.util.existing_high": 0.382, "cb.util.paged": 0.963,
+    "cb.util_limit.existing_low": 24,  # floor(63,939,477,504 x 0.204 / 536,870,912) = floor(24.30)
+    "cb.util_limit.existing_high": 45,  # floor(63,939,477,504 x 0.382 / 536,870,912) = floor(45.49)
+    "cb.util_limit.paged": 114,  # floor(63,939,477,504 x 0.963 / 536,870,912) = floor(114.69)
+    "cb.util_gain.low": 114 / 45,  # 2.53
+    "cb.util_gain.high": 114 / 24,  # 4.75
+    "cb.util_gain.from_static": 114 / 59,  # 1.93 (the reference's own 50% -> 95% gives 95/50 = 1.9 too)
     "cb.listing_batch": 32,
     "cb.listing_itl": itl_s(batch=32) * 1e3,  # (15.01e9 + 32*0.537e9) / 3.35e12 = 9.609 ms
     "cb.listing_binding": "max batch size",  # 32 < 119
@@ -142,6 +151,9 @@ EXPECTED = {
     "disagg.transfer": KV_REQ / 25e9 * 1e3,  # 536,870,912 / 25e9 = 21.47 ms
     "disagg.transfer_in_itls": KV_REQ / 25e9 / itl_s("A100"),  # 2.8
     "disagg.itl_penalty": 3.35 / 2.039,  # same bytes: the bandwidth ratio, 1.64
+    "disagg.ttft_penalty": 989.4 / 312,  # same FLOPs, both compute-bound: the FLOP/s ratio, 3.17
+    "disagg.decode_loses_less": True,  # 1.64 < 3.17
+    "disagg.prefill_memory": (2 * P8 + KV_REQ) / 1e9,  # 16,060,522,496 + 536,870,912 B = 16.6 GB
     # --- fallacies
     "fallacy.flops_ratio": 989.4 / 312,  # 3.17
     "fallacy.itl_ratio": 3.35 / 2.039,  # 1.64: decode follows bandwidth

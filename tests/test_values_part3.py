@@ -88,6 +88,11 @@ EXPECTED = {
     "comp.sparsity": 0.5,
     "comp.batch": 1,  # the fidelity table decodes one request at a time
     "comp.int4_shrink": 16 / 4,
+    "comp.prune_ratio": 1 / (1 - 0.5),  # all weights over the half kept: 2
+    # the laptop GPU (GeForce RTX 4050 Laptop, 6 GB): FP16 16.06 GB and INT8 9.03 GB do not fit, INT4 5.727 GB does
+    "comp.laptop.name": "GeForce RTX 4050 Laptop GPU", "comp.laptop.memory": 6, "comp.laptop.precision": "INT4",
+    "comp.laptop.left": (6e9 - STORED["int4"]) / 1e9,  # 6,000,000,000 - 5,727,466,496 = 272,533,504 B
+    "comp.laptop.kv_tokens": 272_533_504 // KV8,  # / 131,072 B per token (FP16 KV) = 2,079.2 -> 2,079
     "comp.n_m.gaudi": 1.0,  # no sparse tensor cores: a dense kernel on the expanded matrix
     "comp.gaudi_no_sparse": True,
     "comp.h100_sparse_gain": SPARSE_GAIN,

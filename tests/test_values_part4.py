@@ -56,6 +56,7 @@ EFF_A = IDEAL_70 / STEP_A  # 0.8346
 TP_B = tp_time(8, 4096, 8192, 40, 4)
 PP_B = 2 * (8 * 4096 * 8192 * 2 / 4 / NV + NV_HOP)
 EFF_B = efficiency(IDEAL_70, 8, 2, TP_B, PP_B, DP_70_8)  # 30.174 / 37.15 = 0.812
+STEP_B_SLOW = 1.05 * (9 * (IDEAL_70 / 8 + TP_B + PP_B) + DP_70_8)  # with the 5% straggler: 39.01 s
 # C (TP 2, PP 4): 80 AllReduces among 2; PP sends 2 * (268,435,456 B / 450e9 + 0.47 us)
 TP_C = tp_time(8, 4096, 8192, 20, 2)
 PP_C = 2 * (8 * 4096 * 8192 * 2 / 2 / NV + NV_HOP)
@@ -230,6 +231,8 @@ EXPECTED = {
     "dist.scale.l70.n8192": f"{scale_l70(8192):.0%}",  # 2.019 / 3.068 = 66%
     "dist.scale.loss_8192": 1 - scale_l70(8192),  # 34%
     "dist.scale.falls": True,
+    # Why Distribute?'s figure: N x eta at the largest cluster, 8,192 x 0.6582 (2.019 / 3.068) = 5,392
+    "dist.speedup.real": 8192 * scale_l70(8192), "dist.speedup.ideal": 8192,
     # --- the TP x PP question on 64 GPUs
     "dist.job.gpus": 64, "dist.job.batch": 512, "dist.job.micro": 8,
     "dist.cand.A.tp": 8, "dist.cand.A.pp": 1, "dist.cand.A.dp": 8,
@@ -253,6 +256,18 @@ EXPECTED = {
     "dist.ex.gpus": 256, "dist.ex.best_tp": 4, "dist.ex.best_pp": 1, "dist.ex.best_dp": 64,
     # --- stragglers
     "dist.straggler.example": 1.05, "dist.straggler.drag": 0.05,
+    # --- what eats scaling efficiency: layout B's step, every GPU waiting 5% longer for the slowest:
+    # t_c = 30.174 / 8 = 3.7717 s, t_TP = 0.2868 s, t_PP = 0.0006 s, T_DP = 0.6174 s;
+    # step = 1.05 x (9 x 4.0591 + 0.6174) = 1.05 x 37.149 = 39.01 s
+    "dist.eats.compute": IDEAL_70 / STEP_B_SLOW,  # 30.174 / 39.01 = 77.4%
+    "dist.eats.tp": 8 * TP_B / STEP_B_SLOW,  # 2.294 / 39.01 = 5.9%
+    "dist.eats.dp": DP_70_8 / STEP_B_SLOW,  # 0.617 / 39.01 = 1.6%
+    "dist.eats.pp": 8 * PP_B / STEP_B_SLOW,  # 0.0048 / 39.01 = 0.0%
+    "dist.eats.bubble": (IDEAL_70 / 8 + TP_B + PP_B) / STEP_B_SLOW,  # one idle slot: 4.059 / 39.01 = 10.4%
+    "dist.eats.straggler": 1 - 1 / 1.05,  # 4.8%; the six shares add up to 100%
+    "dist.eats.largest": "the pipeline bubble",
+    "dist.eats.ckpt": DELTA / TAU,  # 2.841 / 251.5 = 1.13%
+    "dist.eats.failures": TAU / (2 * MTBF) + 600 / MTBF,  # half an interval lost + the restart: 1.13% + 5.39% = 6.5%
     # --- the hook, refined
     "dist.hook.attention_share": ATTENTION_405,  # 2*128*128*126*8192 / 405.85e9 = 8.3%
     "dist.hook.context": 8192,

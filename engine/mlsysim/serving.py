@@ -274,6 +274,12 @@ class BatchingResult:
     def static_utilization(self) -> float:
         return self.kv_bytes / self.reserved_static
 
+    def limit_at_utilization(self, utilization: float) -> int:
+        """Requests that fit beside the weights when only `utilization` of the KV memory each one holds
+        stores its tokens (the rest lost to reservation and fragmentation): each then takes kv / u."""
+        return max(0, math.floor(fs.requests_fitting(self.capacity, self.weight_bytes,
+                                                     self.kv_bytes / utilization)))
+
 
 def _largest_batch_within(model, hw, seq_len, precision, eta, eta_bw, itl_target_s) -> int:
     """Largest B whose decode step meets the ITL target: floor of the smaller of the two solved limits."""

@@ -115,6 +115,8 @@ ASSUMPTION_UNITS: dict[str, str] = {
     "training_mfu": "",
     # Part 2: serving
     "page_tokens": "token",
+    "utilization_existing_low": "", "utilization_existing_high": "", "utilization_paged": "",  # vLLM paper, Fig. 2
+    "gpu_memory": "B",  # Part 3: [laptop_gpu], the precision ladder's laptop GPU
     "draft_tokens": "token",
     "draft_acceptance_rate": "",
     "fleet_concurrent_requests": "request",

@@ -287,6 +287,34 @@ def falls(model, tp):
 
 claims.statement("dist.scale.falls", "falls as the cluster grows", lambda: falls(L8, 1) and falls(L70, 8))
 
+# ideal against real speedup (Why Distribute?'s figure, figures/speedup_curve.py): N x eta_scaling of the table's
+# Llama-3 70B row at its largest cluster
+claims.number("dist.speedup.real", lambda: SCALE_ROWS[-1] * scale(L70, 8, SCALE_ROWS[-1]).scaling_efficiency,
+              fmt=",.0f", suffix="×")
+claims.number("dist.speedup.ideal", lambda: SCALE_ROWS[-1], fmt=",d", suffix="×")
+
+
+# --- what eats scaling efficiency: one step of the 64-GPU job (layout B) with one GPU straggling -------------
+def eaten():
+    """Shares of the step of layout B with the straggler drag: useful compute, TP and gradient AllReduces,
+    pipeline sends and bubble, and the wait for the slowest GPU; they add up to the whole step."""
+    tp, pp = CANDIDATES["B"]
+    r = solve(tp, pp, straggler=assumption("stragglers", "straggler_factor"))
+    return {"compute": r.compute_s / r.step_s, "tp": r.tp_comm_s / r.step_s, "dp": r.dp_comm_s / r.step_s,
+            "pp": r.pp_comm_s / r.step_s, "bubble": r.bubble_s / r.step_s,
+            "straggler": 1 - 1 / r.straggler_factor}
+
+
+for part in ("compute", "tp", "dp", "pp", "bubble", "straggler"):
+    claims.number(f"dist.eats.{part}", lambda part=part: eaten()[part], fmt=".1f", scale=100, suffix="%")
+EATERS = {"tp": "the tensor-parallel AllReduces", "dp": "the gradient AllReduce", "pp": "the pipeline sends",
+          "bubble": "the pipeline bubble", "straggler": "the straggler"}
+claims.text("dist.eats.largest", lambda: EATERS[max(EATERS, key=lambda k: eaten()[k])])
+# checkpoints and failures, as fractions of the wall clock (Llama-3.1 405B on Meta's cluster, Young's interval)
+claims.number("dist.eats.ckpt", lambda: rel().checkpoint_s / rel().interval_s, fmt=".1f", scale=100, suffix="%")
+claims.number("dist.eats.failures", lambda: 1 - rel().goodput - rel().checkpoint_s / rel().interval_s, fmt=".1f",
+              scale=100, suffix="%")
+
 # --- Predict: TP x PP x DP for Llama-3 70B on 64 H100s ---------------------------------------------------------
 CANDIDATES = {"A": (8, 1), "B": (4, 2), "C": (2, 4)}
 claims.number("dist.job.gpus", lambda: JOB_GPUS, fmt="d")

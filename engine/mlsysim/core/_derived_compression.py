@@ -6,6 +6,14 @@ def quantized_bytes(params, bits):
     """bytes of P weights stored at `bits` bits each"""
     return (1/8)*bits*params
 
+def quantization_ratio(served_bits, bits):
+    """ideal storage ratio of quantisation: bits per weight served over bits per weight stored"""
+    return served_bits/bits
+
+def pruning_ratio(sparsity):
+    """ideal storage ratio of pruning a fraction s of the weights: all weights over the kept ones"""
+    return -1/(sparsity - 1)
+
 def quantized_model_bytes(params, layer_params, bits, group_size, group_bits, bytes_per_element):
     """bytes of a weight-only quantised model: layers at bits plus a scale and zero per group, the rest at b"""
     return (-bytes_per_element*group_size*(layer_params - params) + (1/8)*layer_params*(bits*group_size + group_bits))/group_size

@@ -16,6 +16,15 @@ bits = sym("bits", r"\text{bits}")
 formula("quantized_bytes", r"W_{\text{quant}}", params * bits / 8, (params, bits),
         "bytes of P weights stored at `bits` bits each")
 
+#: The ideal compression ratios, every weight shrunk and nothing stored beside it: quantisation divides
+#: the bits a weight is served in by the bits it is stored in; pruning keeps a fraction 1 - s of them.
+#: (What a model file really shrinks by is smaller: the formulas below add the parts that stay.)
+served_bits = sym("served_bits", r"\text{bits}_{\text{served}}")
+formula("quantization_ratio", r"\text{Compression}_{\text{quant}}", served_bits / bits, (served_bits, bits),
+        "ideal storage ratio of quantisation: bits per weight served over bits per weight stored")
+formula("pruning_ratio", r"\text{Compression}_{\text{prune}}", 1 / (1 - sparsity), (sparsity,),
+        "ideal storage ratio of pruning a fraction s of the weights: all weights over the kept ones")
+
 #: Weight-only quantisation as GPTQ and AWQ store it: the decoder layers' P_layers weights at `bits`
 #: each, plus, for every group of g consecutive weights, its scale and zero point (g_bits bits); the
 #: embedding table and output head (P - P_layers) stay in the serving precision (b bytes each).
