@@ -26,11 +26,12 @@ from . import derivations, generate
 from .board import Term, braced, frac, minimum, on_board, sqrt, term
 
 generate.modules()  # every derive_*.py registers its formulas
-from . import derive_distributed, derive_serving  # noqa: E402  (imported by generate.modules() above)
+from . import derive_compression, derive_distributed, derive_serving  # noqa: E402  (imported by generate.modules() above)
 
 d = on_board(derivations)
 sv = on_board(derive_serving)
 ds = on_board(derive_distributed)
+cm = on_board(derive_compression)
 
 
 @dataclass(frozen=True)
@@ -83,6 +84,11 @@ teach("kv_transfer_time", frac(sv.batch * sv.context * sv.kv_bytes_token, sv.lin
 teach("itl_batch_limit_memory", frac(sv.itl_target * sv.bandwidth * sv.eta_bw - sv.matmul_params * sv.bytes_per_element,
                                      sv.context * sv.kv_bytes_token))
 
+# --- Part 3: compression --------------------------------------------------------------------------
+
+teach("quantization_ratio", frac(cm.served_bits, cm.bits))
+teach("pruning_ratio", frac(1, 1 - cm.sparsity))
+
 # --- Part 4: distributed training ------------------------------------------------------------------
 
 # the ring: 2(N-1) steps, each M/N bytes at beta plus one latency alpha
@@ -102,7 +108,6 @@ teach("checkpoint_waste", frac(ds.delta, ds.tau) + frac(ds.tau, 2 * ds.mtbf))
 teach("young_interval", sqrt(2 * ds.delta * ds.mtbf))
 # at tau*, the checkpoint waste delta/tau* + tau*/(2 MTBF) is sqrt(2 delta / MTBF); each failure also costs R
 teach("goodput", 1 - sqrt(frac(2 * ds.delta, ds.mtbf)) - frac(ds.restart, ds.mtbf))
-
 
 # --- the proof -------------------------------------------------------------------------------------
 
