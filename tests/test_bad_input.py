@@ -49,6 +49,12 @@ def repo(tmp_path):
     return copy_repo(tmp_path / "repo")
 
 
+@pytest.fixture
+def built_repo(tmp_path):
+    """A copy with the session's build: doit rebuilds only what the test breaks (the LaTeX cases)."""
+    return copy_repo(tmp_path / "repo", built=True)
+
+
 def specs(repo):
     return repo / "engine" / "mlsysim" / "specs"
 
@@ -132,7 +138,8 @@ def test_template_uses_a_non_literal_claim_id(repo):
     assert not (repo / "build" / "slides" / "01_roofline.tex").exists()
 
 
-def test_a_latex_error_names_the_template_line(repo):
+def test_a_latex_error_names_the_template_line(built_repo):
+    repo = built_repo
     template = repo / "slides" / "01_roofline" / "slides.tex.j2"
     line = _line_of(template, r"\begin{frame}{Arithmetic Intensity")
     _edit(template, r"\begin{frame}{Arithmetic Intensity", r"\notamacro\begin{frame}{Arithmetic Intensity")
@@ -148,7 +155,8 @@ def test_a_latex_error_names_the_template_line(repo):
 ODD_NAME = r"Llama-3 8B & Co. #1 {x} 100% $5 ~y^ _z \w"
 
 
-def test_model_name_with_latex_special_characters(repo):
+def test_model_name_with_latex_special_characters(built_repo):
+    repo = built_repo
     models = specs(repo) / "models.toml"
     text = models.read_text(encoding="utf-8")
     start = text.index("[Llama3_8B]")
@@ -159,7 +167,7 @@ def test_model_name_with_latex_special_characters(repo):
     _append(repo / "slides" / "01_roofline" / "slides.tex.j2",
             '\\begin{frame}{Names}\nThe model: \\VAR{claim("test.model_name")}.\n\\end{frame}')
     _append(repo / "slides" / "01_roofline" / "listings" / "crossover.py", "print(llama.name)")
-    proc = doit(repo)
+    proc = doit(repo, "pdf:deck")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     from pypdf import PdfReader
 
