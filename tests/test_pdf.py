@@ -223,3 +223,23 @@ def test_a_second_latex_pass_runs_when_the_log_asks_for_it(tmp_path):
                           check=True).stdout
     assert "See section 1." in text, text
     assert "??" not in text
+
+
+
+def long_floats(text: str) -> list[str]:
+    """Numbers with a decimal point and more than four significant digits (133.17053399222152)."""
+    return [n for n in re.findall(r"\d[\d,]*\.\d+", text) if len(n.replace(",", "").replace(".", "").lstrip("0")) > 4]
+
+
+def test_listing_output_prints_no_float_with_more_than_four_significant_digits():
+    # Quantities print for people (133 ms, 4.64 ms): a raw float in a listing's output is a defect on
+    # the slide.
+    outputs = sorted((BUILD / "listings").glob("*/*.out"))
+    assert len(outputs) >= 20, outputs  # every listing ran
+    found = [f"{out.relative_to(BUILD)}: {n}" for out in outputs for n in long_floats(out.read_text(encoding="utf-8"))]
+    assert found == []
+
+
+def test_the_rule_sees_a_raw_float_and_passes_a_readable_one():
+    assert long_floats("TTFT: 133.17053399222152 ms") == ["133.17053399222152"]
+    assert long_floats("TTFT: 133 ms, ITL 4.64 ms, 0.537 GB, 16,384 tokens, 1,234.5 s") == ["1,234.5"]
