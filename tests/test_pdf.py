@@ -234,7 +234,7 @@ def long_floats(text: str) -> list[str]:
 def test_listing_output_prints_no_float_with_more_than_four_significant_digits():
     # Quantities print for people (133 ms, 4.64 ms): a raw float in a listing's output is a defect on
     # the slide.
-    outputs = sorted((BUILD / "listings").glob("*/*.out"))
+    outputs = sorted(require_build(BUILD / "listings").glob("*/*.out"))
     assert len(outputs) >= 20, outputs  # every listing ran
     found = [f"{out.relative_to(BUILD)}: {n}" for out in outputs for n in long_floats(out.read_text(encoding="utf-8"))]
     assert found == []
