@@ -4,7 +4,7 @@ import tomllib
 from pathlib import Path
 
 import mlsysim
-from mlsysim_deck import Claims
+from mlsysim_deck import Claims, Erratum
 from mlsysim_deck.claims import untraced
 
 claims = Claims(__file__)
@@ -53,10 +53,15 @@ claims.quantity("hook.training_flops", lambda: mlsysim.Q(training_flops(), "FLOP
 claims.number("hook.mfu", lambda: hook().mfu, fmt=".0f",
               scale=100, suffix="%")
 claims.quantity("hook.iron_law_days", lambda: mlsysim.Q(iron_law_days(), "day"), unit="day", label="days",
-                fmt=".0f")
+                fmt=".0f",
+                erratum=Erratum(reference="54 days", reason="the Iron Law at {hook.mfu} MFU on the whole fleet; the "
+                                "original's figure is the length of a reliability snapshot in the Llama-3 paper, "
+                                "not of the run"))
 claims.number("hook.reported_gpu_hours", lambda: L405.spec.si("training_gpu_hours") / 1e6, fmt=".2f",
               suffix=" million")
-claims.quantity("hook.reported_days", lambda: mlsysim.Q(reported_days(), "day"), unit="day", label="days", fmt=".0f")
+claims.quantity("hook.reported_days", lambda: mlsysim.Q(reported_days(), "day"), unit="day", label="days", fmt=".0f",
+                erratum=Erratum(reference="54 days", reason="Meta's {hook.reported_gpu_hours} GPU-hours over the "
+                                "whole fleet; the original quoted the length of the paper's reliability snapshot"))
 claims.statement("hook.iron_law_below_reported", "a lower bound: attention, restarts and checkpoints add the rest",
                  lambda: iron_law_days() < reported_days()
                  and abs(refined_days() / reported_days() - 1) < ADDS_THE_REST)
