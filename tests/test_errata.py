@@ -191,7 +191,7 @@ def test_the_errata_appendix_shows_every_erratum_in_frames_of_fixed_size(records
         assert cid in shown, f"the errata appendix does not show {cid}"
     pages = claim_pages(require_build(BUILD / "deck.pdf"))
     erratum_pages = sorted({pages[f"91_errata:{cid}:1"] for cid in errata})
-    # 48 errata at 6 a frame: 8 frames, consecutive pages
+    # 48 errata at 5 a frame: 10 frames, consecutive pages
     assert len(erratum_pages) == math.ceil(len(errata) / ROWS_PER_FRAME)
     assert erratum_pages == list(range(erratum_pages[0], erratum_pages[0] + len(erratum_pages)))
 

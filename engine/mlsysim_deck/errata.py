@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ERRATA_FILE = "errata.json"  # in build/claims/, beside the claim records
-ROWS_PER_FRAME = 6  # rows of the appendix table on one frame (each row may wrap to two lines)
+ROWS_PER_FRAME = 5  # rows of the appendix table on one frame (each row may wrap to two lines)
 PLACEHOLDER = re.compile(r"\{([A-Za-z][A-Za-z0-9_.\-]*)\}")
 
 

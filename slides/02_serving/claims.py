@@ -122,7 +122,7 @@ claims.number("kv.mha_over_gqa", lambda: kv_bytes_per_request_mha(llama, context
 claims.quantity("kv.weights", lambda: Q(llama.weight_bytes(fp16()), "B"), unit="GB", fmt=".1f")
 claims.quantity("kv.free", lambda: batching().free_memory, unit="GB", fmt=".1f")
 claims.number("kv.concurrent", lambda: batching().memory_limit, fmt="d",
-              erratum=Erratum(reference="~32", reason="the free memory over the request's KV cache with " + GQA))
+              erratum=Erratum(reference="~32", reason="requests: the free memory over a request's KV cache with " + GQA))
 claims.number("kv.concurrent_mha",
               lambda: math.floor((H100.si("memory_capacity") - llama.weight_bytes(fp16()))
                                  / kv_bytes_per_request_mha(llama, context(), fp16())), fmt="d")
@@ -142,9 +142,9 @@ claims.number("cb.paged_util", lambda: batching().paged_utilization, fmt=".0f", 
               erratum=Erratum(reference="~95%", reason="the {context}-token requests fill whole "
                               "{cb.page}-token pages: no reserved slot is left empty"))
 claims.number("cb.static_limit", lambda: batching().static_limit, fmt="d",
-              erratum=Erratum(reference="~16", reason="{cb.reserved_static} per reservation, with " + GQA))
+              erratum=Erratum(reference="~16", reason="requests at {cb.reserved_static} per reservation, with " + GQA))
 claims.number("cb.paged_limit", lambda: batching().memory_limit, fmt="d",
-              erratum=Erratum(reference="~30", reason="{cb.reserved_paged} per request, with " + GQA))
+              erratum=Erratum(reference="~30", reason="requests at {cb.reserved_paged} each, with " + GQA))
 claims.number("cb.paged_over_static", lambda: batching().memory_limit / batching().static_limit, fmt=".1f",
               suffix="×")
 claims.quantity("cb.page_kv", lambda: Q(page() * llama.kv_bytes_per_token(fp16()), "B"), unit="MB", fmt=".1f")
@@ -238,9 +238,9 @@ def doubled():
 claims.quantity("fallacy.capacity", lambda: H100.memory_capacity, unit="GB", fmt=".0f")
 claims.quantity("fallacy.capacity2", lambda: 2 * H100.memory_capacity, unit="GB", fmt=".0f")
 claims.number("fallacy.conc", lambda: batching().memory_limit, fmt="d",
-              erratum=Erratum(reference="~32", reason="the KV cache of a request with " + GQA))
+              erratum=Erratum(reference="~32", reason="requests in {fallacy.capacity}, the KV cache sized with " + GQA))
 claims.number("fallacy.conc2", lambda: doubled().memory_limit, fmt="d",
-              erratum=Erratum(reference="~72", reason="the KV cache of a request with " + GQA))
+              erratum=Erratum(reference="~72", reason="requests in {fallacy.capacity2}, the KV cache sized with " + GQA))
 claims.number("fallacy.conc_ratio", lambda: doubled().memory_limit / batching().memory_limit, fmt=".2f",
               suffix="×")
 claims.statement("fallacy.more_than_double", "more than double",

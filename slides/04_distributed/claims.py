@@ -74,9 +74,9 @@ claims.number("dist.l70.min_gpus_state",
 claims.number("dist.train_mfu", lambda: assumption("training", "training_mfu"), fmt=".0f", scale=100, suffix="%")
 claims.quantity("dist.l70.tokens", lambda: L70.training_tokens, unit="Ttoken", fmt=".0f")
 claims.number("dist.l70.gpu_years", lambda: mlsysim.training_time(L70, FRONTIER.subset(1)).gpu_years, fmt=",.0f",
-              erratum=Erratum(reference="15 GPU-years", reason="the Iron Law for {dist.l70.tokens} at "
-                              "{dist.train_mfu} MFU; Meta reports {dist.l70.reported_gpu_years} GPU-years, so the "
-                              "original's figure is far too small"))
+              erratum=Erratum(reference="15 GPU-years", reason="GPU-years on a single H100, by the Iron Law for "
+                              "{dist.l70.tokens} at {dist.train_mfu} MFU; Meta reports {dist.l70.reported_gpu_years}, "
+                              "so the original's figure is far too small"))
 claims.number("dist.many_gpus", lambda: 1024, fmt=",d")
 claims.quantity("dist.l70.days_1024", lambda: mlsysim.training_time(L70, FRONTIER.subset(1024)).days,
                 unit="days", fmt=".0f",
@@ -151,7 +151,7 @@ def tp_one_allreduce():
 claims.number("dist.tp.forward", lambda: assumption("training", "tp_allreduces_forward"), fmt=".0f")
 claims.number("dist.tp.backward", lambda: assumption("training", "tp_allreduces_backward"), fmt=".0f")
 claims.number("dist.tp.per_layer", tp_allreduces_per_layer, fmt="d",
-              erratum=Erratum(reference="2 AllReduce ops per layer", reason="Megatron-LM reduces after attention "
+              erratum=Erratum(reference="2 AllReduce ops per layer", reason="AllReduces per layer: Megatron-LM reduces after attention "
                               "and after the MLP in the forward pass ({dist.tp.forward}), and again in the backward "
                               "({dist.tp.backward})"))
 claims.number("dist.tp.size", lambda: TP_EXAMPLE[0], fmt="d")
