@@ -342,7 +342,7 @@ def _first_frame(record: dict) -> str:
 
     uses = [u for u in record.get("slides", []) if not u["part"].startswith("9")]
     uses.sort(key=lambda u: (bool(u.get("note")), u["part"], min(u.get("lines") or [0])))
-    return frame_title(uses[0]["frames"][0]) if uses and uses[0].get("frames") else ""
+    return f'{uses[0]["part"]}: {frame_title(uses[0]["frames"][0])}' if uses and uses[0].get("frames") else ""
 
 
 def errata_section(records: list[dict]) -> list[str]:
@@ -358,7 +358,7 @@ def errata_section(records: list[dict]) -> list[str]:
            "the deck's errata appendix shows the same rows, and tests/test_errata.py fails on a departure no "
            "erratum records).</p>",
            "<table><tr><th>claim</th><th>frame</th><th>reference deck</th><th>this deck</th><th>why</th></tr>"]
-    for r in sorted(rows, key=lambda r: (r.get("part", ""), _first_frame(r), r["id"])):
+    for r in sorted(rows, key=lambda r: (_first_frame(r), r["id"])):
         out.append(f'<tr class="erratum"><td class="key"><a href="#{_e(r["id"])}">{_e(r["id"])}</a></td>'
                    f'<td>{_e(_first_frame(r))}</td><td>{_e(r["erratum"]["reference"])}</td>'
                    f'<td>{_e(r["text"])}</td><td>{_e(reason_text(r["erratum"]["reason"], by_id))}</td></tr>')

@@ -424,14 +424,24 @@ class PartRenderer:
 
         if self.slides_root is None:
             raise RenderError("errata_pages() needs the slides folder (render_part sets it)")
+        import tomllib
+
         shown = slide_uses(self.slides_root, self.templates_dir)
+        part_titles, in_parts = {}, {}  # a title several parts use ("Key Question") is named with its part
+        for toml in sorted(Path(self.slides_root).glob("*/part.toml")):
+            part_titles[toml.parent.name] = tomllib.loads(toml.read_text(encoding="utf-8"))["title"]
+            template = toml.parent / "slides.tex.j2"
+            for _, title in frame_titles(template.read_text(encoding="utf-8")) if template.exists() else []:
+                in_parts.setdefault(title, set()).add(toml.parent.name)
         rows = []
         for e in read_errata(self.claims_dir):
             places = shown.get(e["claim"])
             if not places:
                 raise RenderError(f"claim {e['claim']!r} carries an erratum, but no frame of the day's parts shows it "
                                   f"on a slide: show the claim, or drop its erratum")
-            frame = Rendered(self._title(places[0][3]))  # where the deck first shows it
+            _, part, _, title = places[0]  # where the deck first shows it
+            frame = Rendered(self._title(title) + (f" ({latex_escape(part_titles[part])})"
+                                                   if len(in_parts.get(title, ())) > 1 else ""))
             pieces, at = [], 0
             for m in PLACEHOLDER.finditer(e["reason"]):
                 pieces += [latex_escape(e["reason"][at:m.start()]), self.claim(m.group(1))]
