@@ -13,7 +13,9 @@ finds the departures no erratum records:
    kind as some number there must print one of them, to the reference's own precision ("16 GB"
    holds 15.5 to 16.5 GB), or carry an erratum.  A claim of that kind that states something the
    reference frame does not (another quantity that happens to share the unit) is listed in
-   reference_frames.toml under [[other]] with the reason.
+   reference_frames.toml under [[other]] with the reason.  A claim of an accelerator the reference
+   frame does not name (hw.A100.bw on the ridge-point table) is a row the reference does not have:
+   adding an accelerator to hardware.toml adds such rows, and no erratum.
 """
 from __future__ import annotations
 
@@ -23,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 MAPPING = Path(__file__).with_name("reference_frames.toml")
+HARDWARE = Path(__file__).resolve().parents[1] / "engine" / "mlsysim" / "specs" / "hardware.toml"
 
 #: The reference's sections, in order, as this deck's parts.
 SECTIONS = {"Welcome \\& Setup": "00_welcome", "Iron Law \\& Roofline": "01_roofline",
@@ -217,10 +220,24 @@ def matched_frames(records: list[dict], frames: list[Frame], mapping: dict) -> d
     return matched
 
 
+def accelerators() -> list[str]:
+    """The accelerators of specs/hardware.toml (its table names: H100, A100, Gaudi3, ...)."""
+    return [name for name, body in tomllib.loads(HARDWARE.read_text(encoding="utf-8")).items() if isinstance(body, dict)]
+
+
+def other_accelerator(claim_id: str, frame: Frame, names: list[str]) -> bool:
+    """Whether a claim belongs to an accelerator the reference frame does not name: a row or column a
+    table of this deck has for every accelerator of hardware.toml (hw.A100.bw on the ridge-point
+    table, which the reference prints for four others), not a value the reference printed."""
+    text = re.sub(r"[^a-z0-9]", "", (frame.title + frame.text).lower())
+    return any(name in claim_id.split(".") and name.lower() not in text for name in names)
+
+
 def departures(records: list[dict], frames: list[Frame], mapping: dict) -> list[Departure]:
     """Every (claim, frame) where the claim prints a value of a kind the reference frame prints,
     and none of the reference's values of that kind (with or without an erratum)."""
     matched = matched_frames(records, frames, mapping)
+    names = accelerators()
     other = {(o["claim"], normalise(o["frame"])) for o in mapping.get("other", [])}
     found = []
     seen = set()
@@ -233,7 +250,8 @@ def departures(records: list[dict], frames: list[Frame], mapping: dict) -> list[
             for title in use.get("frames", []):
                 key = (use["part"], normalise(title))
                 ref = matched.get(key)
-                if ref is None or (record["id"], key[1]) in other or (record["id"], key) in seen:
+                if ref is None or (record["id"], key[1]) in other or (record["id"], key) in seen \
+                        or other_accelerator(record["id"], ref, names):
                     continue
                 same_kind = [n for n in ref.numbers() if n.kind == kind[0]]
                 if same_kind and not any(n.holds(value) for n in same_kind):

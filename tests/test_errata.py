@@ -218,3 +218,15 @@ def test_a_reason_states_numbers_only_as_claims(tmp_path):
     claims.number("y", lambda: 2.0, erratum=Erratum(reference="54 days", reason="the run took {hook.reported_days}"))
     with pytest.raises(ValueError):
         Erratum(reference="", reason="why")
+
+
+def test_an_accelerator_the_reference_frame_does_not_name_is_a_row_of_its_own(records, frames, mapping):
+    """hw.A100.* on the ridge-point table: the reference's table has no A100 row, so the A100's values
+    are no departure (adding an accelerator to hardware.toml needs no erratum); the H100's are compared."""
+    ridge = next(f for f in frames if f.title == "The Ridge Point: Hardware DNA")
+    assert E.other_accelerator("hw.A100.bw", ridge, E.accelerators())
+    assert not E.other_accelerator("hw.H100.bw", ridge, E.accelerators())
+    assert not E.other_accelerator("hw.Gaudi3.bw", ridge, E.accelerators())  # "Gaudi\,3" names it
+    changed = copy.deepcopy(records)
+    next(r for r in changed if r["id"] == "hw.H100.bw")["text"] = "3.90 TB/s"
+    assert "hw.H100.bw" in {d.claim for d in E.unrecorded(changed, frames, mapping)}
