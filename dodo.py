@@ -49,7 +49,8 @@ DERIVATIONS = [str(PACKAGE / "core" / "derivations.py")] + sorted(str(p) for p i
 # The teaching forms of the slides' equations, proved against the derivations by the equations task.
 TEACHING = [str(PACKAGE / "core" / "board.py"), str(PACKAGE / "core" / "teaching.py")]
 EQUATIONS = BUILD / "equations.json"
-RENDER_SOURCES = [str(TOOLING / n) for n in ("render.py", "lint.py", "claims.py", "atomic.py", "workload.py")]
+RENDER_SOURCES = [str(TOOLING / n) for n in ("render.py", "lint.py", "claims.py", "atomic.py", "workload.py",
+                                              "errata.py")]
 WORKLOAD = str(TOOLING / "workload.py")  # the workloads and comparisons claims and figures share
 # The Reality check appendix: published measurements and the code that compares the engine with them.
 VALIDATION = sorted(str(p) for p in (ROOT / "validation").glob("*.toml")) + [str(TOOLING / "validation.py")]
@@ -112,6 +113,11 @@ def _claim_uses(part_dir: Path) -> list[str]:
     return sorted({u.name for u in uses if u.helper in ("claim", "count")})
 
 
+def _prints_errata(part_dir: Path) -> bool:
+    """Whether a part's template prints the errata table (its rows follow build/claims/errata.json)."""
+    return "errata_pages(" in (part_dir / "slides.tex.j2").read_text(encoding="utf-8")
+
+
 def _compares(part_dir: Path) -> bool:
     """Whether a part's template loops over or counts a comparison of accelerators."""
     source = (part_dir / "slides.tex.j2").read_text(encoding="utf-8")
@@ -119,11 +125,11 @@ def _compares(part_dir: Path) -> bool:
 
 
 @B.reported
-def _render_part(part_dir, out_tex, out_uses, claim_ids):
+def _render_part(part_dir, out_tex, out_uses, claim_ids, errata=False):
     from mlsysim_deck.render import render_part
 
     render_part(Path(part_dir), SLIDES, TEMPLATES, CLAIMS_DIR, Path(out_tex), Path(out_uses))
-    return {"claims": B.printed_claims(claim_ids, CLAIMS_DIR)}  # what B.ClaimsUnchanged compares next time
+    return {"claims": B.printed_claims(claim_ids, CLAIMS_DIR, errata)}  # what B.ClaimsUnchanged compares next time
 
 
 def task_slides():
@@ -142,11 +148,14 @@ def task_slides():
         used = _claim_uses(part_dir)
         macros = sorted(str(p) for p in TEMPLATES.glob("*.j2") if p.name != "deck.tex.j2")
         out_tex, out_uses = BUILD / "slides" / f"{part['dir']}.tex", BUILD / "slides" / f"{part['dir']}.uses.json"
+        errata = _prints_errata(part_dir)
+        # the errata table also names the frames that show each claim: it follows the other parts' templates
+        others = sorted(str(p) for p in SLIDES.glob("*/slides.tex.j2") if p.parent != part_dir) if errata else []
         yield {"name": part["dir"],
-               "actions": [(_render_part, [str(part_dir), str(out_tex), str(out_uses), used])],
+               "actions": [(_render_part, [str(part_dir), str(out_tex), str(out_uses), used, errata])],
                "file_dep": [str(part_dir / "slides.tex.j2"), str(part_dir / "part.toml"), str(EQUATIONS)]
-               + macros + RENDER_SOURCES + [str(TOOLING / "equations.py")],
-               "uptodate": [B.ClaimsUnchanged(used, CLAIMS_DIR, CURRENT_SPECS)]
+               + macros + RENDER_SOURCES + [str(TOOLING / "equations.py")] + others,
+               "uptodate": [B.ClaimsUnchanged(used, CLAIMS_DIR, CURRENT_SPECS, errata)]
                + ([config_changed(compared)] if _compares(part_dir) else []),
                "task_dep": ["claims"],
                "targets": [str(out_tex), str(out_uses), str(out_tex) + ".map"]}

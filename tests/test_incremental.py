@@ -146,7 +146,10 @@ def test_h100_bandwidth_moves_every_material(materials_tree):
 
     # Every claim that moved: on the page of each use, in each material that shows it, the new text;
     # its old text nowhere in that material (unless a claim shown there now prints it too).
-    new_claims = {c["id"]: c["text"] for c in json.loads((root / "build" / "claims.json").read_text())["claims"]}
+    records = json.loads((root / "build" / "claims.json").read_text())["claims"]
+    new_claims = {c["id"]: c["text"] for c in records}
+    # the errata appendix quotes the reference deck's values ("4.8 ms"): they stay, whatever the specs say
+    quoted = {c["erratum"]["reference"] for c in records if c.get("erratum")}
     moved = {cid for cid in new_claims if old_claims.get(cid) != new_claims[cid]}
     assert len(moved) >= 20, sorted(moved)
     uses = [u for p in sorted((root / "build" / "slides").glob("*.uses.json"))
@@ -155,6 +158,8 @@ def test_h100_bandwidth_moves_every_material(materials_tree):
     for material in MATERIALS:
         pages, dests = read_pdf(root / "build" / f"{material}.pdf")
         current = {u["text"] for u in uses if shown_in(material, u)}
+        if any(u["target"].startswith("91_errata:") and shown_in(material, u) for u in uses):
+            current |= quoted
         for use in uses:
             if use["claim"] not in moved or not shown_in(material, use):
                 continue

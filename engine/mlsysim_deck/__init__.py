@@ -2,4 +2,4 @@
 
 Nothing here is imported by `import mlsysim`; the engine never imports slides, templates or figures.
 """
-from .claims import Claim, ClaimError, Claims  # noqa: F401
+from .claims import Claim, ClaimError, Claims, Erratum  # noqa: F401

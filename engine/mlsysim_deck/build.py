@@ -178,13 +178,14 @@ class ClaimsUnchanged:
     line (a missing file_dep would stop doit before that, with no line to show).  Before the claims
     are re-evaluated (`doit info`), a claim that read a spec value which has since moved is named."""
 
-    def __init__(self, ids: list[str], claims_dir: Path, current_specs: dict[str, str]):
+    def __init__(self, ids: list[str], claims_dir: Path, current_specs: dict[str, str], errata: bool = False):
         self.ids, self.claims_dir, self.current_specs = list(ids), Path(claims_dir), current_specs
+        self.errata = errata  # the part prints the errata table: the errata (and their claims) count too
         self.reasons: list[str] = []
 
     def __call__(self, task, values) -> bool:
         saved = values.get("claims")
-        now = printed_claims(self.ids, self.claims_dir)
+        now = printed_claims(self.ids, self.claims_dir, self.errata)
         if saved is None:
             self.reasons = ["it has not rendered yet"]
             return False
@@ -224,12 +225,22 @@ class ClaimsUnchanged:
         return "; ".join(self.reasons) if self.reasons else "the claims it prints are unchanged"
 
 
-def printed_claims(ids, claims_dir: Path) -> dict[str, str | None]:
-    """claim id -> the text the slide prints (None when no claim file exists for it)."""
+def printed_claims(ids, claims_dir: Path, errata: bool = False) -> dict[str, str | None]:
+    """claim id -> the text the slide prints (None when no claim file exists for it).  With `errata`
+    (a part that prints the errata table), the errata's claims too, and each erratum's reference and
+    reason under "erratum:<id>": the table changes when they do."""
+    from .errata import errata_ids, read_errata
+
+    ids = list(ids)
+    if errata:
+        ids += [cid for cid in errata_ids(claims_dir) if cid not in ids]
     found = {}
     for cid in ids:
         path = Path(claims_dir) / f"{cid}.json"
         found[cid] = json.loads(path.read_text(encoding="utf-8"))["text"] if path.exists() else None
+    if errata:
+        for row in read_errata(claims_dir):
+            found[f"erratum:{row['claim']}"] = f"{row['reference']} | {row['reason']}"
     return found
 
 
@@ -301,10 +312,13 @@ def evaluate_claims(slides_root: Path, claims_dir: Path) -> dict:
     specs_now = spec_fingerprints(spec_dir())
     for claim_id, record in records.items():
         write_text_atomic(claims_dir / f"{claim_id}.json", json.dumps(record, indent=1, ensure_ascii=False) + "\n")
+    from .errata import ERRATA_FILE, write_errata
+
     for stale in claims_dir.glob("*.json"):
-        if stale.stem not in records and stale.name != "index.json":
+        if stale.stem not in records and stale.name not in ("index.json", ERRATA_FILE):
             stale.unlink()
     write_text_atomic(claims_dir / "index.json", json.dumps(sorted(records), indent=0) + "\n")
+    write_errata(records, claims_dir, {p["dir"]: p["number"] for p in parts(slides_root)})
     import hashlib  # one small file that changes whenever any claim's record does (claims.json depends on it)
 
     digest = hashlib.sha256("".join((claims_dir / f"{cid}.json").read_text(encoding="utf-8")

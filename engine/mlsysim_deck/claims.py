@@ -165,6 +165,27 @@ def format_number(value: float, fmt: str) -> str:
     return text.replace("-", "\u2212")
 
 
+@dataclass(frozen=True)
+class Erratum:
+    """Where a claim departs from the reference deck (../shared/seed/tutorial_part1.tex): the value the
+    reference prints there, as it prints it ("54 days", "~35 ms"), and the one-line reason this deck
+    prints another.  The errata appendix and the ledger list every claim that carries one."""
+
+    reference: str
+    reason: str
+
+    def __post_init__(self):
+        for name in ("reference", "reason"):
+            value = getattr(self, name)
+            if not isinstance(value, str) or not value.strip():
+                raise ValueError(f"Erratum({name}=...) needs the text, got {value!r}")
+            if "\n" in value:
+                raise ValueError(f"Erratum({name}=...) is one line: {value!r}")
+
+    def record(self) -> dict:
+        return {"reference": self.reference, "reason": self.reason}
+
+
 @dataclass
 class Claim:
     """One number (or name, or verdict) of the deck, by id."""
@@ -180,6 +201,7 @@ class Claim:
     text: str | None = None  # statements: the words the slide uses
     note: str = ""
     declared_at: str = ""  # file:line of the declaration
+    erratum: Erratum | None = None  # where the reference deck prints another value, and why
     # filled in by evaluate()
     value: Any = None
     value_unit: str = ""
@@ -251,11 +273,25 @@ class Claim:
         return body
 
     def record(self) -> dict:
-        return {"id": self.id, "kind": self.kind, "value": self.value, "unit": self.value_unit,
+        return ({"id": self.id, "kind": self.kind, "value": self.value, "unit": self.value_unit,
                 "text": self.plain, "latex": self.render_latex(), "inputs": self.inputs,
                 "formulas": self.formulas, "steps": self.steps, "note": self.note,
                 "declared_at": self.declared_at,
                 "scale": self.scale}  # numbers: the text shows value * scale (100 for a percentage)
+                | ({"erratum": self.erratum.record()} if self.erratum else {}))
+
+
+def _check_reason(claim: Claim) -> None:
+    """An erratum's reason is printed on the errata slide: like a slide, it states a number only as a
+    claim, written {claim.id} (the lint reads it as \\VAR{claim("claim.id")})."""
+    from .errata import reason_as_template
+    from .lint import lint_text
+
+    problems = lint_text(reason_as_template(claim.erratum.reason), "reason")
+    if problems:
+        said = "; ".join(p.split(": ", 1)[1] for p in problems)
+        raise ClaimError(f"{claim.declared_at}: claim {claim.id!r}: its erratum's reason types a number ({said}): "
+                         f"write the number as a claim, {{claim.id}}, or say it in words")
 
 
 class Claims:
@@ -297,6 +333,11 @@ class Claims:
             raise ClaimError(f"{claim.declared_at}: bad claim id {claim.id!r} (letters, digits, . _ -)")
         if claim.id in self.items:
             raise ClaimError(f"{claim.declared_at}: claim {claim.id!r} declared twice")
+        if claim.erratum is not None and not isinstance(claim.erratum, Erratum):
+            raise ClaimError(f"{claim.declared_at}: claim {claim.id!r}: erratum= takes "
+                             f"Erratum(reference=\"...\", reason=\"...\"), got {claim.erratum!r}")
+        if claim.erratum is not None:
+            _check_reason(claim)
         self.items[claim.id] = claim
         return claim
 
@@ -314,27 +355,29 @@ class Claims:
         return decorate
 
     def quantity(self, claim_id: str, compute=None, *, unit: str, fmt: str = ".3g", label: str | None = None,
-                 note: str = ""):
+                 note: str = "", erratum: Erratum | None = None):
         """A value with a unit; shown in `unit` with format `fmt` (".1f", ",.0f", ".3g").
 
         `label` is how the unit is written on the slide when that differs from pint's name
         (unit="day", label="days")."""
         return self._decorator_or_add(claim_id, compute, kind="quantity", unit=unit, fmt=fmt, label=label,
-                                      note=note)
+                                      note=note, erratum=erratum)
 
     def number(self, claim_id: str, compute=None, *, fmt: str = ".3g", suffix: str = "",
-               scale: float = 1.0, note: str = ""):
+               scale: float = 1.0, note: str = "", erratum: Erratum | None = None):
         """A plain number (ratio, count, percentage with scale=100 and suffix="%")."""
         return self._decorator_or_add(claim_id, compute, kind="number", fmt=fmt, suffix=suffix,
-                                      scale=scale, note=note)
+                                      scale=scale, note=note, erratum=erratum)
 
-    def text(self, claim_id: str, compute=None, *, note: str = ""):
+    def text(self, claim_id: str, compute=None, *, note: str = "", erratum: Erratum | None = None):
         """A word the engine decides: a bottleneck ("Memory"), the fastest chip's name."""
-        return self._decorator_or_add(claim_id, compute, kind="text", note=note)
+        return self._decorator_or_add(claim_id, compute, kind="text", note=note, erratum=erratum)
 
-    def statement(self, claim_id: str, text: str, check: Callable[[], bool], *, note: str = ""):
+    def statement(self, claim_id: str, text: str, check: Callable[[], bool], *, note: str = "",
+                  erratum: Erratum | None = None):
         """A qualitative sentence of a slide, asserted by `check` (which must return True)."""
-        self._add(Claim(claim_id, check, kind="statement", text=text, note=note, declared_at=self._where()))
+        self._add(Claim(claim_id, check, kind="statement", text=text, note=note, declared_at=self._where(),
+                        erratum=erratum))
 
 
 def load_claims(path: Path) -> Claims:

@@ -222,7 +222,7 @@ def claim_source(declared_at: str, root: Path | None) -> str:
 
 
 def claim_page(record: dict, pages: dict[str, int], specs: dict[str, dict], formulas: Formulas,
-               pdf_href: str, index_href: str, root: Path | None = None) -> str:
+               pdf_href: str, index_href: str, root: Path | None = None, by_id: dict[str, dict] | None = None) -> str:
     """One claim's page: value, computation (final formula, then the intermediate ones), inputs, slides."""
     from .pages import frame_title
 
@@ -235,6 +235,12 @@ def claim_page(record: dict, pages: dict[str, int], specs: dict[str, dict], form
                f'<span class="kind">{_e(record["kind"])}, declared at {_e(record.get("declared_at", ""))}</span></div>')
     if record.get("note"):
         out.append(f'<div class="note">{_e(record["note"].strip())}</div>')
+    if record.get("erratum"):
+        erratum = record["erratum"]
+        out.append('<h2 id="erratum">Erratum: where the reference deck prints another value</h2>')
+        out.append(f'<table><tr><th>the reference deck prints</th><td>{_e(erratum["reference"])}</td></tr>'
+                   f'<tr><th>this deck prints</th><td>{_e(record["text"])}</td></tr>'
+                   f'<tr><th>why</th><td>{_e(reason_text(erratum["reason"], by_id or {}))}</td></tr></table>')
     steps = [s for s in record.get("steps", []) if formulas.of(s["formula"])[0]]
     out.append("<h2>How it is computed</h2>")
     code = claim_source(record.get("declared_at", ""), root)
@@ -309,6 +315,7 @@ def index_page(records: list[dict], pages: dict[str, int], folder: str, pdf_name
                f'<a href="{_e(pdf_name)}">{_e(pdf_name)}</a>.</p>')
     out.append('<input type="search" placeholder="filter: claim id, text, part\u2026" '
                'oninput="filterClaims(this.value)"/>')
+    out += errata_section(records)
     out += reality_section(records)
     out.append('<table class="index"><tr><th>claim</th><th>the slide prints</th><th>part</th><th>pages</th></tr>')
     for record in records:
@@ -320,6 +327,43 @@ def index_page(records: list[dict], pages: dict[str, int], folder: str, pdf_name
                    f"<td>{links}</td></tr>")
     out += ["</table>", "</body>", "</html>", ""]
     return "\n".join(out)
+
+
+def reason_text(reason: str, by_id: dict[str, dict]) -> str:
+    """An erratum's reason with each {claim.id} replaced by what the claim prints (the id if unknown)."""
+    from .errata import PLACEHOLDER
+
+    return PLACEHOLDER.sub(lambda m: by_id.get(m.group(1), {}).get("text", m.group(1)), reason)
+
+
+def _first_frame(record: dict) -> str:
+    """The frame that first shows a claim, slides before notes, the errata appendix left out."""
+    from .pages import frame_title
+
+    uses = [u for u in record.get("slides", []) if not u["part"].startswith("9")]
+    uses.sort(key=lambda u: (bool(u.get("note")), u["part"], min(u.get("lines") or [0])))
+    return f'{uses[0]["part"]}: {frame_title(uses[0]["frames"][0])}' if uses and uses[0].get("frames") else ""
+
+
+def errata_section(records: list[dict]) -> list[str]:
+    """Errata: every claim whose declaration records a departure from the reference deck, with the
+    frame, the reference's value, this deck's value and the reason (the errata appendix lists the same)."""
+    by_id = {r["id"]: r for r in records}
+    rows = [r for r in records if r.get("erratum")]
+    if not rows:
+        return []
+    out = ['<h1 id="errata">Errata</h1>',
+           f'<p class="sub">What changed from the reference deck, and why: {len(rows)} claims print another value '
+           "than the reference deck prints on the same frame (each claim's <code>Erratum</code> in its claims.py; "
+           "the deck's errata appendix shows the same rows, and tests/test_errata.py fails on a departure no "
+           "erratum records).</p>",
+           "<table><tr><th>claim</th><th>frame</th><th>reference deck</th><th>this deck</th><th>why</th></tr>"]
+    for r in sorted(rows, key=lambda r: (_first_frame(r), r["id"])):
+        out.append(f'<tr class="erratum"><td class="key"><a href="#{_e(r["id"])}">{_e(r["id"])}</a></td>'
+                   f'<td>{_e(_first_frame(r))}</td><td>{_e(r["erratum"]["reference"])}</td>'
+                   f'<td>{_e(r["text"])}</td><td>{_e(reason_text(r["erratum"]["reason"], by_id))}</td></tr>')
+    out.append("</table>")
+    return out
 
 
 def reality_section(records: list[dict]) -> list[str]:
@@ -363,9 +407,10 @@ def write_ledger(claims_json: Path, pdf: Path, spec_dir: Path, out: Path) -> boo
     folder.mkdir(parents=True, exist_ok=True)
     pdf_name = Path(pdf).name
     formulas = Formulas()
+    by_id = {r["id"]: r for r in records}
     changed = False
     for record in records:
-        text = claim_page(record, page_of, specs, formulas, f"../{pdf_name}", f"../{out.name}", root)
+        text = claim_page(record, page_of, specs, formulas, f"../{pdf_name}", f"../{out.name}", root, by_id)
         changed |= write_text_atomic(folder / f"{record['id']}.html", text)
     wanted = {f"{r['id']}.html" for r in records}
     for stale in folder.glob("*.html"):

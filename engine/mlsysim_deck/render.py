@@ -188,11 +188,30 @@ def _comparison_loops(tree, path: Path, compared: dict[str, list[str]]) -> dict[
     return found
 
 
-def analyse(env: jinja2.Environment, path: Path, compared: dict[str, list[str]] | None = None) -> list[Use]:
+def _errata_loops(tree, errata: list[str]) -> dict[int, list[str]]:
+    """id(claim call) -> the errata's claim ids, for each claim("*", e.claim) inside
+    \\BLOCK{for rows in errata_pages()}: the errata table prints every erratum's claim."""
+    found: dict[int, list[str]] = {}
+    for loop in tree.find_all(nodes.For):
+        it = loop.iter
+        if not (isinstance(it, nodes.Call) and isinstance(it.node, nodes.Name) and it.node.name == "errata_pages"):
+            continue
+        for call in loop.find_all(nodes.Call):
+            if isinstance(call.node, nodes.Name) and call.node.name == "claim" and len(call.args) == 2 \
+                    and _literal(call.args[0]) == "*" and isinstance(call.args[1], nodes.Getattr) \
+                    and call.args[1].attr == "claim":
+                found[id(call)] = list(errata)
+    return found
+
+
+def analyse(env: jinja2.Environment, path: Path, compared: dict[str, list[str]] | None = None,
+            errata: list[str] | None = None) -> list[Use]:
     """Every helper call of a template, with line and frame; non-literal arguments are errors.
 
     ``claim("hw.*.peak", hw)`` inside ``\\BLOCK{for hw in accelerators("lineup")}`` uses one claim per
-    accelerator of the comparison ("hw.H100.peak", ...), read from specs/hardware.toml."""
+    accelerator of the comparison ("hw.H100.peak", ...), read from specs/hardware.toml;
+    ``claim("*", e.claim)`` inside ``\\BLOCK{for rows in errata_pages()}`` one per erratum (`errata`,
+    the claim ids of build/claims/errata.json; none before the claims are evaluated)."""
     source = path.read_text(encoding="utf-8")
     try:
         tree = env.parse(source, name=path.name, filename=str(path))
@@ -200,6 +219,7 @@ def analyse(env: jinja2.Environment, path: Path, compared: dict[str, list[str]] 
         raise RenderError(syntax_error(env, err, path)) from None
     titles = frame_titles(source)
     loops = _comparison_loops(tree, path, comparisons() if compared is None else compared)
+    loops |= _errata_loops(tree, errata or [])
     uses = []
     for call in tree.find_all(nodes.Call):
         if isinstance(call.node, nodes.Name) and call.node.name in HELPERS:
@@ -212,7 +232,8 @@ def analyse(env: jinja2.Environment, path: Path, compared: dict[str, list[str]] 
             if call.node.name == "claim" and len(call.args) == 2:
                 if id(call) not in loops or name.count("*") != 1:
                     raise RenderError(f"{shown_path(path)}:{call.lineno}: claim(\"{name}\", ...) with an accelerator works only "
-                                      f"as claim(\"hw.*.peak\", hw) inside \\BLOCK{{for hw in accelerators(\"lineup\")}}")
+                                      f"as claim(\"hw.*.peak\", hw) inside \\BLOCK{{for hw in accelerators(\"lineup\")}} "
+                                      f"(or claim(\"*\", e.claim) inside \\BLOCK{{for rows in errata_pages()}})")
                 uses += [Use("claim", name.replace("*", key), call.lineno, frame) for key in loops[id(call)]]
                 continue
             uses.append(Use(call.node.name, name, call.lineno, frame))
@@ -299,6 +320,9 @@ class PartRenderer:
         self.in_note = False  # claims inside a note() block are shown in the notes, not on the slide
         self.in_answer = None  # inside an answer() block: its marker; its claims are the frame's answer
         self.answers = 0
+        self.slides_root: Path | None = None  # for errata_pages(): where the other parts' templates are
+        self.templates_dir: Path | None = None
+        self.env: jinja2.Environment | None = None
 
     def claim(self, claim_id: str, accelerator: str | None = None) -> Rendered:
         if accelerator is not None:  # claim("hw.*.peak", hw) in a loop over accelerators("lineup")
@@ -405,10 +429,52 @@ class PartRenderer:
             self.in_answer = None
         return Rendered(f"\\mlsquestionmark{{{marker}}}%\n\\begin{{mlsanswer}}[{step}-]\n{body}\n\\end{{mlsanswer}}\n")
 
+    def errata_pages(self) -> list[list]:
+        """The errata table's rows (build/claims/errata.json), in the order the deck shows their
+        claims, cut into frames of a fixed number of rows: \\BLOCK{for rows in errata_pages()} makes
+        one frame per page, \\BLOCK{for e in rows} one row, \\VAR{claim("*", e.claim)} its claim."""
+        from .errata import ROWS_PER_FRAME, PLACEHOLDER, Row, read_errata, slide_uses
+
+        if self.slides_root is None:
+            raise RenderError("errata_pages() needs the slides folder (render_part sets it)")
+        import tomllib
+
+        shown = slide_uses(self.slides_root, self.templates_dir)
+        part_titles, in_parts = {}, {}  # a title several parts use ("Key Question") is named with its part
+        for toml in sorted(Path(self.slides_root).glob("*/part.toml")):
+            part_titles[toml.parent.name] = tomllib.loads(toml.read_text(encoding="utf-8"))["title"]
+            template = toml.parent / "slides.tex.j2"
+            for _, title in frame_titles(template.read_text(encoding="utf-8")) if template.exists() else []:
+                in_parts.setdefault(title, set()).add(toml.parent.name)
+        rows = []
+        for e in read_errata(self.claims_dir):
+            places = shown.get(e["claim"])
+            if not places:
+                raise RenderError(f"claim {e['claim']!r} carries an erratum, but no frame of the day's parts shows it "
+                                  f"on a slide: show the claim, or drop its erratum")
+            _, part, _, title = places[0]  # where the deck first shows it
+            frame = Rendered(self._title(title) + (f" ({latex_escape(part_titles[part])})"
+                                                   if len(in_parts.get(title, ())) > 1 else ""))
+            pieces, at = [], 0
+            for m in PLACEHOLDER.finditer(e["reason"]):
+                pieces += [latex_escape(e["reason"][at:m.start()]), self.claim(m.group(1))]
+                at = m.end()
+            pieces.append(latex_escape(e["reason"][at:]))
+            rows.append(Row(e["claim"], frame, e["reference"], Rendered("".join(pieces)), places[0][1],
+                            places[0][0:3:2]))
+        rows.sort(key=lambda r: r.order)
+        return [rows[i:i + ROWS_PER_FRAME] for i in range(0, len(rows), ROWS_PER_FRAME)]
+
+    def _title(self, title: str) -> str:
+        """A frame title as the slide shows it: one written with claims or loops is rendered."""
+        if "\\VAR{" not in title and "\\BLOCK{" not in title:
+            return title
+        return str(self.env.from_string(title).render())
+
     def globals(self) -> dict:
         return {"claim": self.claim, "listing": self.listing, "equation": self.equation, "count": self.count,
                 "accelerators": self.accelerators, "count_word": self.count_word, "note": self.note,
-                "answer": self.answer}
+                "answer": self.answer, "errata_pages": self.errata_pages}
 
 
 def _template_line(err: BaseException) -> tuple[str, int] | None:
@@ -564,14 +630,17 @@ def render_part(part_dir: Path, slides_root: Path, templates_dir: Path, claims_d
     `equations`: build/equations.json (default: beside `claims_dir`), the equations task's output."""
     from .lint import lint_file, printed_claims
 
+    from .errata import read_errata
+
     template = part_dir / "slides.tex.j2"
     env = environment([slides_root, templates_dir])
-    uses = analyse(env, template)  # a Jinja syntax error first: the lint cannot read a broken \VAR{
+    uses = analyse(env, template, errata=[e["claim"] for e in read_errata(claims_dir)])  # a Jinja syntax error first: the lint cannot read a broken \VAR{
     problems = lint_file(template, printed_claims(claims_dir))
     if problems:
         raise RenderError("\nerror: ".join(problems))
     label_lines = frame_labels(template.read_text(encoding="utf-8"))
     renderer = PartRenderer(part_dir.name, claims_dir, equations=equations)
+    renderer.slides_root, renderer.templates_dir, renderer.env = slides_root, templates_dir, env
     env.globals.update(renderer.globals())
     import tomllib
 

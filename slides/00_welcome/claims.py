@@ -4,7 +4,7 @@ import tomllib
 from pathlib import Path
 
 import mlsysim
-from mlsysim_deck import Claims
+from mlsysim_deck import Claims, Erratum
 from mlsysim_deck.claims import untraced
 
 claims = Claims(__file__)
@@ -53,19 +53,26 @@ claims.quantity("hook.training_flops", lambda: mlsysim.Q(training_flops(), "FLOP
 claims.number("hook.mfu", lambda: hook().mfu, fmt=".0f",
               scale=100, suffix="%")
 claims.quantity("hook.iron_law_days", lambda: mlsysim.Q(iron_law_days(), "day"), unit="day", label="days",
-                fmt=".0f")
+                fmt=".0f",
+                erratum=Erratum(reference="54 days", reason="the Iron Law at {hook.mfu} MFU on the whole fleet; the "
+                                "original's figure is the length of a reliability snapshot in the Llama-3 paper, "
+                                "not of the run"))
 claims.number("hook.reported_gpu_hours", lambda: L405.spec.si("training_gpu_hours") / 1e6, fmt=".2f",
               suffix=" million")
-claims.quantity("hook.reported_days", lambda: mlsysim.Q(reported_days(), "day"), unit="day", label="days", fmt=".0f")
+claims.quantity("hook.reported_days", lambda: mlsysim.Q(reported_days(), "day"), unit="day", label="days", fmt=".0f",
+                erratum=Erratum(reference="54 days", reason="Meta's {hook.reported_gpu_hours} GPU-hours over the "
+                                "whole fleet; the original quoted the length of the paper's reliability snapshot"))
+
+
 def rental_cost():
     """What the reported GPU-hours cost at the on-demand cloud price of specs/costs.toml (GPU-hours x
     USD per GPU-hour): Meta publishes no cost, so the hook's number is this rental equivalent."""
     return L405.spec.quantity("training_gpu_hours") * mlsysim.spec.entry("costs", "H100").quantity("price_per_hour")
 
 
-# erratum: reference says $200M ("Meta spent $200M training Llama-3-405B") because it quotes no source and
-# Meta publishes no cost; the 30.84M H100-hours Meta reports rent for about $92M at $2.99 per GPU-hour
-claims.quantity("hook.cost", rental_cost, unit="MUSD", fmt=".0f", label="million")
+claims.quantity("hook.cost", rental_cost, unit="MUSD", fmt=".0f", label="million",
+                erratum=Erratum(reference="$200M", reason="Meta publishes no cost; the {hook.reported_gpu_hours} "
+                                "GPU-hours it reports rent for this at the on-demand H100 price"))
 claims.statement("hook.iron_law_below_reported", "a lower bound: attention, restarts and checkpoints add the rest",
                  lambda: iron_law_days() < reported_days()
                  and abs(refined_days() / reported_days() - 1) < ADDS_THE_REST)

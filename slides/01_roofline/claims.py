@@ -4,7 +4,7 @@ from pathlib import Path
 
 import mlsysim
 from mlsysim import Engine, Q
-from mlsysim_deck import Claims
+from mlsysim_deck import Claims, Erratum
 from mlsysim_deck.workload import (DECODE_BATCH, RESNET_BATCH, SHORT_CONTEXT, accelerators, bytes_per_weight, context, decode,
                                    number_word, one_request)
 from mlsysim.registry import assumption
@@ -58,8 +58,11 @@ claims.number("resnet.batch", lambda: RESNET_BATCH, fmt="d")
 claims.number("decode.batch", lambda: DECODE_BATCH, fmt="d")
 claims.quantity("resnet.flops_per_image", lambda: resnet.flops_per_sample, unit="GFLOP", fmt=".2f")
 claims.quantity("resnet.batch_flops", lambda: Q(forward().flops, "FLOP"), unit="TFLOP", fmt=".2f")
-claims.quantity("resnet.compute_time", lambda: forward().compute_time, unit="ms", fmt=".2f")
-claims.quantity("resnet.weights", lambda: Q(resnet.weight_bytes(bytes_per_weight()), "B"), unit="MB", fmt=".0f")
+claims.quantity("resnet.compute_time", lambda: forward().compute_time, unit="ms", fmt=".2f",
+                erratum=Erratum(reference="≈ 4.1 ms", reason="ResNet-50 does {resnet.flops_per_image} per image "
+                                "(He et al.); the original rounded the FLOPs down"))
+claims.quantity("resnet.weights", lambda: Q(resnet.weight_bytes(bytes_per_weight()), "B"), unit="MB", fmt=".0f",
+                erratum=Erratum(reference="50 MB", reason="ResNet-50's parameter count at FP16, not rounded down"))
 claims.quantity("resnet.ai", lambda: forward().arithmetic_intensity, unit="FLOP/B", fmt=",.0f")
 claims.text("resnet.regime", lambda: forward().bottleneck)
 
@@ -83,14 +86,18 @@ claims.quantity("llama.weights", lambda: Q(llama.weight_bytes(bytes_per_weight()
 claims.quantity("llama.weight_load", lambda: Q(llama.weight_bytes(bytes_per_weight()), "B") / H100.memory_bandwidth,
                 unit="ms", fmt=".1f")  # the mental maths: every weight read once at the datasheet bandwidth
 claims.quantity("llama.streamed", lambda: Q(llama.matmul_parameters * bytes_per_weight(), "B"), unit="GB",
-                fmt=".1f")
+                fmt=".1f",
+                erratum=Erratum(reference="16 GB", reason="a decode step reads the layers and the output head; the "
+                                "embedding table is a lookup of a row per token, not a matmul"))
 claims.quantity("llama.kv_context", lambda: Q(llama.kv_bytes_per_token(bytes_per_weight()) * context(), "B"),
                 unit="GB", fmt=".2f")
 claims.quantity("llama.step_flops", lambda: Q(decode().flops, "FLOP"), unit="GFLOP", fmt=".1f")
 claims.quantity("llama.memory_time", lambda: decode().memory_time, unit="ms", fmt=".2f")
 claims.quantity("llama.compute_time", lambda: decode().compute_time, unit="ms", fmt=".3f")
 claims.number("llama.memory_over_compute", lambda: decode().memory_s / decode().compute_s, fmt=".0f",
-              suffix="×")
+              suffix="×",
+              erratum=Erratum(reference="~160×", reason="the decode step's memory time, {llama.memory_time}, over "
+                              "its compute time, {llama.compute_time}; the original divided rounded figures"))
 claims.quantity("llama.ai_b1", lambda: decode().arithmetic_intensity, unit="FLOP/B", fmt=".2f")
 claims.text("llama.regime", lambda: decode().bottleneck)
 claims.statement("llama.memory_bound", "memory-bound", lambda: decode().bottleneck == "Memory")
@@ -163,9 +170,16 @@ for term in ("FLOPs", "N", "Peak", "MFU", "eta_scaling", "Goodput"):
                 lambda term=term: _ranges([i for i, w in enumerate(_walls, 1) if w["term"] == term]) or "—")
 
 # --- Arithmetic intensity: the batch knob --------------------------------------------------------
+AI_ERRATA = {  # where the original counted the weights alone
+    32: Erratum(reference="≈ 32 FLOP/byte", reason="each sequence also reads its own KV cache at the "
+                "{context}-token context: batching shares the weights, not those bytes"),
+    256: Erratum(reference="AI far above the ridge", reason="the KV-cache reads cap intensity at {ai.ceiling}, below the "
+                 "effective ridge {ridge.H100.effective}: decode stays memory-bound at this context"),
+}
 for b in SWEEP_BATCHES:
     claims.number(f"ai.batch.{b}", lambda b=b: b, fmt="d")
-    claims.quantity(f"ai.b{b}", lambda b=b: decode(batch=b).arithmetic_intensity, unit="FLOP/B", fmt=".1f")
+    claims.quantity(f"ai.b{b}", lambda b=b: decode(batch=b).arithmetic_intensity, unit="FLOP/B", fmt=".1f",
+                    erratum=AI_ERRATA.get(b))
 claims.quantity("ai.ceiling", lambda: Q(mlsysim.core.formulas.decode_intensity_ceiling(
     llama.matmul_parameters, llama.spec.si("layers"), llama.spec.si("num_heads"), llama.spec.si("head_dim"),
     context(), llama.kv_bytes_per_token(bytes_per_weight())), "FLOP/B"), unit="FLOP/B", fmt=".0f")

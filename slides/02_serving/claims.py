@@ -5,12 +5,13 @@ import math
 
 import mlsysim
 from mlsysim import Q
-from mlsysim_deck import Claims
+from mlsysim_deck import Claims, Erratum
 from mlsysim_deck.workload import DECODE_BATCH, accelerators, bytes_per_weight as fp16, context, one_request
 from mlsysim.registry import assumption
 from mlsysim.serving import kv_bytes_per_request_mha
 
 claims = Claims(__file__)
+GQA = "grouped-query attention: {kv.kv_heads} KV heads, not {kv.heads}"  # why the KV cache is smaller than the original said
 Cloud = mlsysim.Hardware.Cloud
 H100, A100 = Cloud.H100, Cloud.A100
 llama = mlsysim.Models.Language.Llama3_8B
@@ -42,7 +43,9 @@ def batching(hw=H100, **kw):
 
 
 # --- the two phases -----------------------------------------------------------------------------
-claims.quantity("serving.ttft", lambda: one().ttft, unit="ms", fmt=".0f")
+claims.quantity("serving.ttft", lambda: one().ttft, unit="ms", fmt=".0f",
+                erratum=Erratum(reference="20–50 ms", reason="prefill runs the model's matmuls for all "
+                                "{context} prompt tokens at η of peak: {serving.ttft_over_100ms}"))
 claims.quantity("serving.itl", lambda: one().itl, unit="ms", fmt=".2f")
 claims.number("serving.ttft_over_itl", lambda: one().ttft_s / one().itl_s, fmt=".0f", suffix="×")
 
@@ -63,7 +66,9 @@ def one_measured(expected_decode: bool):
 
 
 claims.quantity("serving.expected.itl", lambda: one_measured(True).itl, unit="ms", fmt=".1f")
-claims.quantity("serving.measured_rate.ttft", lambda: one_measured(False).ttft, unit="ms", fmt=".0f")
+claims.quantity("serving.measured_rate.ttft", lambda: one_measured(False).ttft, unit="ms", fmt=".0f",
+                erratum=Erratum(reference="20–50 ms", reason="even at the matmul rate H100 kernels are measured "
+                                "to reach, a prompt of {context} tokens takes this long"))
 claims.quantity("serving.prefill_flops", lambda: Q(one().prefill.flops, "FLOP"), unit="TFLOP", fmt=".1f")
 claims.quantity("serving.prefill_memory", lambda: Q(one().prefill.memory_s * 1e3, "ms"), unit="ms", fmt=".1f")
 claims.quantity("serving.decode_flops", lambda: Q(one().decode.flops, "FLOP"), unit="GFLOP", fmt=".1f")
@@ -107,14 +112,17 @@ claims.number("kv.kv_heads", lambda: s("num_kv_heads"), fmt="d")
 claims.number("kv.head_dim", lambda: s("head_dim"), fmt="d")
 claims.number("kv.bytes_per_element", lambda: fp16(), fmt=".0f")
 claims.quantity("kv.per_token", lambda: Q(llama.kv_bytes_per_token(fp16()), "B"), unit="kB", fmt=".0f")
-claims.quantity("kv.per_request", lambda: one().kv_cache_per_request, unit="GB", fmt=".3f")
+claims.quantity("kv.per_request", lambda: one().kv_cache_per_request, unit="GB", fmt=".3f",
+                erratum=Erratum(reference="≈ 2 GB", reason="Llama-3 uses " + GQA + "; the original sized the "
+                                "cache with every query head"))
 claims.quantity("kv.per_request_mha", lambda: Q(kv_bytes_per_request_mha(llama, context(), fp16()), "B"),
                 unit="GB", fmt=".2f")
 claims.number("kv.mha_over_gqa", lambda: kv_bytes_per_request_mha(llama, context(), fp16()) / one().kv_bytes,
               fmt=".0f", suffix="×")
 claims.quantity("kv.weights", lambda: Q(llama.weight_bytes(fp16()), "B"), unit="GB", fmt=".1f")
 claims.quantity("kv.free", lambda: batching().free_memory, unit="GB", fmt=".1f")
-claims.number("kv.concurrent", lambda: batching().memory_limit, fmt="d")
+claims.number("kv.concurrent", lambda: batching().memory_limit, fmt="d",
+              erratum=Erratum(reference="~32", reason="requests: the free memory over a request's KV cache with " + GQA))
 claims.number("kv.concurrent_mha",
               lambda: math.floor((H100.si("memory_capacity") - llama.weight_bytes(fp16()))
                                  / kv_bytes_per_request_mha(llama, context(), fp16())), fmt="d")
@@ -123,12 +131,20 @@ claims.number("kv.concurrent_mha",
 claims.number("cb.page", page, fmt="d")
 claims.number("cb.page_default", lambda: assumption("paging", "page_tokens"), fmt=".0f")
 claims.number("cb.max_context", lambda: llama.spec.si("max_context_tokens"), fmt=",.0f")
-claims.quantity("cb.reserved_static", lambda: Q(batching().reserved_static, "B"), unit="GB", fmt=".2f")
-claims.quantity("cb.reserved_paged", lambda: Q(batching().reserved_paged, "B"), unit="GB", fmt=".3f")
+claims.quantity("cb.reserved_static", lambda: Q(batching().reserved_static, "B"), unit="GB", fmt=".2f",
+                erratum=Erratum(reference="~4 GB", reason="a static reservation holds the model's whole "
+                                "{cb.max_context}-token window, with " + GQA))
+claims.quantity("cb.reserved_paged", lambda: Q(batching().reserved_paged, "B"), unit="GB", fmt=".3f",
+                erratum=Erratum(reference="~2.1 GB", reason="paging reserves the pages the {context} tokens fill, "
+                                "with " + GQA))
 claims.number("cb.static_util", lambda: batching().static_utilization, fmt=".0f", scale=100, suffix="%")
-claims.number("cb.paged_util", lambda: batching().paged_utilization, fmt=".0f", scale=100, suffix="%")
-claims.number("cb.static_limit", lambda: batching().static_limit, fmt="d")
-claims.number("cb.paged_limit", lambda: batching().memory_limit, fmt="d")
+claims.number("cb.paged_util", lambda: batching().paged_utilization, fmt=".0f", scale=100, suffix="%",
+              erratum=Erratum(reference="~95%", reason="the {context}-token requests fill whole "
+                              "{cb.page}-token pages: no reserved slot is left empty"))
+claims.number("cb.static_limit", lambda: batching().static_limit, fmt="d",
+              erratum=Erratum(reference="~16", reason="requests at {cb.reserved_static} per reservation, with " + GQA))
+claims.number("cb.paged_limit", lambda: batching().memory_limit, fmt="d",
+              erratum=Erratum(reference="~30", reason="requests at {cb.reserved_paged} each, with " + GQA))
 claims.number("cb.paged_over_static", lambda: batching().memory_limit / batching().static_limit, fmt=".1f",
               suffix="×")
 claims.quantity("cb.page_kv", lambda: Q(page() * llama.kv_bytes_per_token(fp16()), "B"), unit="MB", fmt=".1f")
@@ -252,8 +268,10 @@ def doubled():
 
 claims.quantity("fallacy.capacity", lambda: H100.memory_capacity, unit="GB", fmt=".0f")
 claims.quantity("fallacy.capacity2", lambda: 2 * H100.memory_capacity, unit="GB", fmt=".0f")
-claims.number("fallacy.conc", lambda: batching().memory_limit, fmt="d")
-claims.number("fallacy.conc2", lambda: doubled().memory_limit, fmt="d")
+claims.number("fallacy.conc", lambda: batching().memory_limit, fmt="d",
+              erratum=Erratum(reference="~32", reason="requests in {fallacy.capacity}, the KV cache sized with " + GQA))
+claims.number("fallacy.conc2", lambda: doubled().memory_limit, fmt="d",
+              erratum=Erratum(reference="~72", reason="requests in {fallacy.capacity2}, the KV cache sized with " + GQA))
 claims.number("fallacy.conc_ratio", lambda: doubled().memory_limit / batching().memory_limit, fmt=".2f",
               suffix="×")
 claims.statement("fallacy.more_than_double", "more than double",
@@ -261,6 +279,9 @@ claims.statement("fallacy.more_than_double", "more than double",
 claims.quantity("fallacy.tput_b1", lambda: one().decode.throughput, unit="token/s", fmt=",.0f")
 claims.quantity("fallacy.tput_full", lambda: batching().throughput, unit="token/s", fmt=",.0f")
 claims.number("fallacy.tput_gain", lambda: batching().throughput.magnitude / one().decode.throughput.magnitude,
-              fmt=".0f", suffix="×")
+              fmt=".0f", suffix="×",
+              erratum=Erratum(reference="2–5× (10–20× in the fallacies)", reason="a full batch against a lone "
+                              "request; the gain over static batching depends on how unequal the answer lengths "
+                              "are, which the engine does not model, so the deck quotes no multiplier for it"))
 claims.quantity("fallacy.peak_used_b1",
                 lambda: Q(one().decode.mfu * H100.si("peak_flops"), "FLOP/s"), unit="TFLOP/s", fmt=".1f")

@@ -2,7 +2,7 @@
 (Shared ids from earlier parts: "context", "precision", "hw.H100.capacity", "hw.Gaudi3.*".)"""
 import mlsysim
 from mlsysim import Q
-from mlsysim_deck import Claims
+from mlsysim_deck import Claims, Erratum
 from mlsysim_deck.workload import bytes_per_weight, context
 from mlsysim.core import _derived_compression as fc
 from mlsysim.registry import assumption, precision_bytes
@@ -51,12 +51,32 @@ claims.number("comp.int4_shrink", lambda: fc.quantization_ratio(base_bits(), bit
 claims.number("comp.prune_ratio", lambda: fc.pruning_ratio(SPARSITY), fmt=".0f", suffix="×")
 
 # --- the fidelity table ------------------------------------------------------------------------
+WEIGHT_ONLY = ("weight-only quantisation: the matmuls still run in FP16, and prefill is compute-bound; the "
+               "speedup is decode's")
+GROUPS = "a scale for each group of weights, and the embeddings and output head stay FP16"
+ERRATA = {  # where the original printed another value, and why
+    "comp.int4.decode": Erratum(reference="4×", reason="INT4 layers carry " + GROUPS + " ({comp.int4.weights}); "
+                                "the KV cache does not shrink"),
+    "comp.int8.prefill": Erratum(reference="1.5–2×", reason=WEIGHT_ONLY + " ({comp.int8.decode})"),
+    "comp.int4.prefill": Erratum(reference="2–3×", reason=WEIGHT_ONLY + " ({comp.int4.decode})"),
+    "comp.int8.weights": Erratum(reference="8 GB", reason="{llama.params_b} parameters; INT8 layers carry " + GROUPS),
+    "comp.int4.weights": Erratum(reference="4 GB", reason="{llama.params_b} parameters; INT4 layers carry " + GROUPS),
+    "fleet.fp16.weights": Erratum(reference="140 GB", reason="Llama-3 70B's parameter count, with its untied "
+                                  "embeddings, not the rounded name"),
+    "fleet.int8.weights": Erratum(reference="70 GB", reason="the layers carry " + GROUPS),
+    "fleet.int4.weights": Erratum(reference="35 GB", reason="the layers carry " + GROUPS),
+    "fleet.fp16.cost": Erratum(reference="$480K", reason="{fleet.fp16.gpus} H100s all year at {fleet.price}, the "
+                               "cited on-demand list price; the original's figure implies several times that price"),
+    "fleet.int8.cost": Erratum(reference="$240K", reason="{fleet.int8.gpus} H100s all year at {fleet.price}"),
+    "fleet.int4.cost": Erratum(reference="$120K", reason="{fleet.int4.gpus} H100 all year at {fleet.price}"),
+}
 claims.number("comp.batch", lambda: DECODE_BATCH, fmt="d")
 for row, kw in ROWS.items():
     claims.number(f"comp.{row}.storage", lambda kw=kw: solve(**kw).compression_ratio, fmt=".2f", suffix="×")
-    claims.number(f"comp.{row}.decode", lambda kw=kw: solve(**kw).inference_speedup, fmt=".2f", suffix="×")
+    claims.number(f"comp.{row}.decode", lambda kw=kw: solve(**kw).inference_speedup, fmt=".2f", suffix="×",
+                  erratum=ERRATA.get(f"comp.{row}.decode"))
     claims.number(f"comp.{row}.prefill", lambda kw=kw: solve(phase="prefill", **kw).inference_speedup, fmt=".2f",
-                  suffix="×")
+                  suffix="×", erratum=ERRATA.get(f"comp.{row}.prefill"))
     claims.number(f"comp.{row}.accuracy", lambda kw=kw: 0.0 - solve(**kw).accuracy_delta, fmt=".1f", scale=100,
                   suffix=" pts")
     claims.text(f"comp.{row}.study",
@@ -79,7 +99,7 @@ claims.number("comp.h100_sparse_gain", lambda: H100.si("sparse_peak_flops") / H1
 for name in PRECISIONS:
     claims.quantity(f"comp.{name}.weights",
                     lambda name=name: solve(method="quantization", target_precision=name).compressed_size,
-                    unit="GB", fmt=".1f")
+                    unit="GB", fmt=".1f", erratum=ERRATA.get(f"comp.{name}.weights"))
     claims.quantity(f"comp.{name}.itl",
                     lambda name=name: solve(method="quantization", target_precision=name).latency, unit="ms",
                     fmt=".2f")
@@ -109,8 +129,12 @@ def quant(precision):
     return solve(method="quantization", target_precision=precision)
 
 
-claims.quantity("comp.fp16.memory_time", lambda: Q(quant("fp16").compressed.memory_s * 1e3, "ms"), unit="ms", fmt=".2f")
-claims.quantity("comp.int4.memory_time", lambda: Q(quant("int4").compressed.memory_s * 1e3, "ms"), unit="ms", fmt=".2f")
+claims.quantity("comp.fp16.memory_time", lambda: Q(quant("fp16").compressed.memory_s * 1e3, "ms"), unit="ms", fmt=".2f",
+                erratum=Erratum(reference="4.8 ms", reason="the decode step reads the layers, the output head and the "
+                                "KV cache ({comp.kv}), not the embedding table: not the weight-load time"))
+claims.quantity("comp.int4.memory_time", lambda: Q(quant("int4").compressed.memory_s * 1e3, "ms"), unit="ms", fmt=".2f",
+                erratum=Erratum(reference="1.2 ms", reason="INT4 layers carry " + GROUPS + ", and the KV cache "
+                                "({comp.kv}) stays FP16"))
 claims.quantity("comp.fp16.compute_time", lambda: Q(quant("fp16").compressed.compute_s * 1e3, "ms"), unit="ms",
                 fmt=".3f")
 claims.quantity("comp.int4.compute_time", lambda: Q(quant("int4").compressed.compute_s * 1e3, "ms"), unit="ms",
@@ -135,11 +159,13 @@ def replica(precision):
 
 FLEET = ("fp16", "int8", "int4")
 for name in FLEET:
-    claims.quantity(f"fleet.{name}.weights", lambda name=name: replica(name).weights, unit="GB", fmt=".0f")
+    claims.quantity(f"fleet.{name}.weights", lambda name=name: replica(name).weights, unit="GB", fmt=".0f",
+                    erratum=ERRATA.get(f"fleet.{name}.weights"))
     claims.quantity(f"fleet.{name}.kv", lambda name=name: Q(replica(name).kv_bytes, "B"), unit="GB", fmt=".0f")
     claims.number(f"fleet.{name}.minimum", lambda name=name: replica(name).memory_minimum, fmt="d")
     claims.number(f"fleet.{name}.gpus", lambda name=name: replica(name).accelerators, fmt="d")
-    claims.quantity(f"fleet.{name}.cost", lambda name=name: replica(name).annual_cost, unit="USD", fmt=",.0f")
+    claims.quantity(f"fleet.{name}.cost", lambda name=name: replica(name).annual_cost, unit="USD", fmt=",.0f",
+                    erratum=ERRATA.get(f"fleet.{name}.cost"))
 claims.number("fleet.requests", lambda: replica("fp16").concurrent_requests, fmt="d")
 claims.number("fleet.kv_heads", lambda: llama70.spec.si("num_kv_heads"), fmt="d")
 claims.number("fleet.gpu_ratio", lambda: replica("fp16").accelerators / replica("int4").accelerators, fmt=".0f", suffix="×")
@@ -161,4 +187,6 @@ claims.number("fleet.gpus_saved",
               fmt=",.0f")
 claims.quantity("fleet.cost_saved",
                 lambda: assumption("fleet", "fleet_replicas") * (replica("fp16").annual_cost - replica("int4").annual_cost),
-                unit="MUSD", fmt=".1f")
+                unit="MUSD", fmt=".1f",
+                erratum=Erratum(reference="$36M", reason="{fleet.gpus_saved} H100s all year at {fleet.price}, the "
+                                "cited on-demand list price"))

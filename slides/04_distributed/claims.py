@@ -4,13 +4,15 @@ import math
 import mlsysim
 from mlsysim import DistributedModel, Q, Reliability
 from mlsysim.core import formulas as f
-from mlsysim_deck import Claims
+from mlsysim_deck import Claims, Erratum
 from mlsysim_deck.workload import AR_MESSAGE, SCALE_BATCH, SCALE_MICRO, SCALE_SEQ, training_bytes as bf16
 from mlsysim.distributed import tp_allreduces_per_layer
 from mlsysim.registry import assumption, precision_bytes
 from mlsysim.training import checkpoint_bytes
 
 claims = Claims(__file__)
+# why the deck's NVLink figures differ from the original's
+WAYS = "NVLink's datasheet figure, {dist.nvlink.total}, counts both directions; a ring sends in a single direction on each link"
 Clusters = mlsysim.Systems.Clusters
 H100 = mlsysim.Hardware.Cloud.H100
 L8 = mlsysim.Models.Language.Llama3_8B
@@ -61,7 +63,9 @@ def state_bytes_per_param():
         assumption("training", "optimizer_precision"))
 
 
-claims.quantity("dist.l70.weights", lambda: Q(weights_70b(), "B"), unit="GB", fmt=".0f")
+claims.quantity("dist.l70.weights", lambda: Q(weights_70b(), "B"), unit="GB", fmt=".0f",
+                erratum=Erratum(reference="140 GB", reason="Llama-3 70B's parameter count, with its untied "
+                                "embeddings, not the rounded name"))
 claims.number("dist.l70.min_gpus_weights", lambda: math.ceil(weights_70b() / H100.si("memory_capacity")), fmt="d")
 claims.number("dist.state_bytes_per_param", state_bytes_per_param, fmt=".0f")
 claims.quantity("dist.l70.state", lambda: Q(L70.parameters * state_bytes_per_param(), "B"), unit="TB", fmt=".2f")
@@ -69,10 +73,15 @@ claims.number("dist.l70.min_gpus_state",
               lambda: math.ceil(L70.parameters * state_bytes_per_param() / H100.si("memory_capacity")), fmt="d")
 claims.number("dist.train_mfu", lambda: assumption("training", "training_mfu"), fmt=".0f", scale=100, suffix="%")
 claims.quantity("dist.l70.tokens", lambda: L70.training_tokens, unit="Ttoken", fmt=".0f")
-claims.number("dist.l70.gpu_years", lambda: mlsysim.training_time(L70, FRONTIER.subset(1)).gpu_years, fmt=",.0f")
+claims.number("dist.l70.gpu_years", lambda: mlsysim.training_time(L70, FRONTIER.subset(1)).gpu_years, fmt=",.0f",
+              erratum=Erratum(reference="15 GPU-years", reason="GPU-years on a single H100, by the Iron Law for "
+                              "{dist.l70.tokens} at {dist.train_mfu} MFU; Meta reports {dist.l70.reported_gpu_years}, "
+                              "so the original's figure is far too small"))
 claims.number("dist.many_gpus", lambda: 1024, fmt=",d")
 claims.quantity("dist.l70.days_1024", lambda: mlsysim.training_time(L70, FRONTIER.subset(1024)).days,
-                unit="days", fmt=".0f")
+                unit="days", fmt=".0f",
+                erratum=Erratum(reference="≈ 5 days", reason="the {dist.l70.gpu_years} GPU-years of a single H100 "
+                                "spread over {dist.many_gpus} of them"))
 claims.number("dist.l70.reported_gpu_years", lambda: L70.training_gpu_hours.to("year").magnitude, fmt=",.0f")
 claims.statement("dist.l70.estimate_below_reported", "below what Meta reports",
                  lambda: mlsysim.training_time(L70, FRONTIER.subset(1)).gpu_hours < L70.training_gpu_hours)
@@ -80,7 +89,8 @@ claims.statement("dist.l70.estimate_below_reported", "below what Meta reports",
 # --- AllReduce: the reference's listing, and the same at the per-direction bandwidth ---------------
 claims.quantity("dist.l8.grads", lambda: Q(L8.parameters * bf16(), "B"), unit="GB", fmt=".1f")
 claims.quantity("dist.nvlink.total", lambda: H100.scaleup_bandwidth_total, unit="GB/s", fmt=".0f")
-claims.quantity("dist.nvlink.dir", lambda: H100.scaleup_bandwidth_per_direction, unit="GB/s", fmt=".0f")
+claims.quantity("dist.nvlink.dir", lambda: H100.scaleup_bandwidth_per_direction, unit="GB/s", fmt=".0f",
+                erratum=Erratum(reference="900 GB/s", reason=WAYS))
 claims.quantity("dist.ib.dir", lambda: Q(RESEARCH.scaleout_bw, "B/s"), unit="GB/s", fmt=".0f")
 claims.quantity("dist.ib.gbit", lambda: RESEARCH.scaleout_bandwidth.to("Gbit/s"), unit="Gbit/s", fmt=".0f")
 claims.text("dist.ib.link", lambda: RESEARCH.link.si("name"))
@@ -88,7 +98,9 @@ claims.quantity("dist.ar16.per_dir", lambda: f.calc_ring_allreduce_time(
     L8.parameters * bf16(), AR_SMALL, RESEARCH.scaleup_bw, RESEARCH.scaleup_latency), unit="ms", fmt=".1f")
 claims.quantity("dist.ar16.total_bw", lambda: f.calc_ring_allreduce_time(  # the datasheet's both-ways figure, as the reference used it
     L8.parameters * bf16(), AR_SMALL, H100.si("scaleup_bandwidth_total"), RESEARCH.scaleup_latency), unit="ms",
-    fmt=".0f")
+    fmt=".0f",
+    erratum=Erratum(reference="~35 ms", reason="what the listing's call returns with the original's inputs; at "
+                    "the per-direction bandwidth it is {dist.ar16.per_dir}"))
 claims.statement("dist.ar16.bandwidth_dominated", "bandwidth-dominated: the latency terms add microseconds",
                  lambda: f.ring_allreduce_time(0, AR_SMALL, RESEARCH.scaleup_bw, RESEARCH.scaleup_latency) < 1e-3
                  and f.ring_allreduce_time(0, AR_SMALL, RESEARCH.scaleup_bw, RESEARCH.scaleup_latency)
@@ -107,14 +119,21 @@ def ar_ib():
 claims.quantity("dist.ar.message", lambda: Q(AR_MESSAGE, "B"), unit="GB", fmt=".0f")
 claims.number("dist.ar.small", lambda: AR_SMALL, fmt="d")
 claims.number("dist.ar.large", lambda: AR_LARGE, fmt="d")
-claims.quantity("dist.ar.nvlink", lambda: ms(ar_nvlink()), unit="ms", fmt=".2f")
+claims.quantity("dist.ar.nvlink", lambda: ms(ar_nvlink()), unit="ms", fmt=".2f",
+                erratum=Erratum(reference="≈ 1.9 ms", reason="at {dist.nvlink.dir}: " + WAYS))
 claims.quantity("dist.ar.nvlink_total_bw", lambda: ms(ar_nvlink(H100.si("scaleup_bandwidth_total"))), unit="ms",
                 fmt=".2f")
-claims.quantity("dist.ar.ib", lambda: ms(ar_ib()), unit="ms", fmt=".1f")
-claims.number("dist.ratio.bw", lambda: RESEARCH.scaleup_bw / RESEARCH.scaleout_bw, fmt=".0f", suffix="×")
+claims.quantity("dist.ar.ib", lambda: ms(ar_ib()), unit="ms", fmt=".1f",
+                erratum=Erratum(reference="≈ 40 ms", reason="the bandwidth term plus the latency term, which grows "
+                                "with each of the {dist.ar.large} GPUs of the ring"))
+claims.number("dist.ratio.bw", lambda: RESEARCH.scaleup_bw / RESEARCH.scaleout_bw, fmt=".0f", suffix="×",
+              erratum=Erratum(reference="18×", reason="per direction on both links; {dist.ratio.bw_mixed} divides "
+                              "NVLink's both-ways figure by the network's single direction"))
 claims.number("dist.ratio.bw_mixed", lambda: H100.si("scaleup_bandwidth_total") / RESEARCH.scaleout_bw, fmt=".0f",
               suffix="×")
-claims.number("dist.ratio.time", lambda: ar_ib() / ar_nvlink(), fmt=".0f", suffix="×")
+claims.number("dist.ratio.time", lambda: ar_ib() / ar_nvlink(), fmt=".0f", suffix="×",
+              erratum=Erratum(reference="18×", reason="the AllReduce times above, each at its per-direction "
+                              "bandwidth and with its latency term"))
 claims.number("dist.ar.factor_limit", lambda: f.ring_allreduce_bytes_limit(1), fmt="d")  # 2(N-1)/N M -> 2M
 
 # --- tensor parallelism -----------------------------------------------------------------------------
@@ -131,15 +150,22 @@ def tp_one_allreduce():
 
 claims.number("dist.tp.forward", lambda: assumption("training", "tp_allreduces_forward"), fmt=".0f")
 claims.number("dist.tp.backward", lambda: assumption("training", "tp_allreduces_backward"), fmt=".0f")
-claims.number("dist.tp.per_layer", tp_allreduces_per_layer, fmt="d")
+claims.number("dist.tp.per_layer", tp_allreduces_per_layer, fmt="d",
+              erratum=Erratum(reference="2 AllReduce ops per layer", reason="AllReduces per layer: Megatron-LM reduces after attention "
+                              "and after the MLP in the forward pass ({dist.tp.forward}), and again in the backward "
+                              "({dist.tp.backward})"))
 claims.number("dist.tp.size", lambda: TP_EXAMPLE[0], fmt="d")
 claims.number("dist.l70.layers", lambda: L70.spec.si("layers"), fmt="d")
 claims.number("dist.seq", lambda: JOB["seq_len"], fmt=",d")
 claims.quantity("dist.tp.message", lambda: Q(tp_message(), "B"), unit="MB", fmt=".0f")
-claims.quantity("dist.tp.one", lambda: ms(tp_one_allreduce()), unit="ms", fmt=".2f")
+claims.quantity("dist.tp.one", lambda: ms(tp_one_allreduce()), unit="ms", fmt=".2f",
+                erratum=Erratum(reference="~0.1 ms", reason="a layer's activations for a {dist.seq}-token sequence, "
+                                "{dist.tp.message}, around a ring of {dist.tp.size} at {dist.nvlink.dir}"))
 claims.quantity("dist.tp.per_sequence",
                 lambda: ms(tp_allreduces_per_layer() * L70.spec.si("layers") * tp_one_allreduce()), unit="ms",
-                fmt=".0f")
+                fmt=".0f",
+                erratum=Erratum(reference="16 ms", reason="{dist.tp.per_layer} AllReduces per layer, each "
+                                "{dist.tp.one}, over {dist.l70.layers} layers"))
 claims.number("dist.tp.share", lambda: solve(*TP_EXAMPLE).tp_comm_s / solve(*TP_EXAMPLE).step_s, fmt=".0f",
               scale=100, suffix="%")
 
@@ -212,12 +238,17 @@ claims.statement("dist.demo.capped", "capped at one sequence per microbatch",
                  and demo().batch_size // demo().dp_size == demo().microbatch_count)
 
 # --- the Fragility Wall ---------------------------------------------------------------------------------
-claims.quantity("dist.gpu_mtbf", lambda: FRONTIER.gpu_mtbf.to("h"), unit="h", fmt=",.0f")
+MTBF_ERRATA = {"lab": Erratum(reference="260 days", reason="the per-GPU MTBF of the failure log, {dist.gpu_mtbf}, "
+                              "over the lab's GPUs")}
+claims.quantity("dist.gpu_mtbf", lambda: FRONTIER.gpu_mtbf.to("h"), unit="h", fmt=",.0f",
+                erratum=Erratum(reference="50,000 hours", reason="from the failure log of the Llama-3 run, every "
+                                "cause counted, not a round guess"))
 claims.quantity("dist.gpu_mtbf_years", lambda: FRONTIER.gpu_mtbf.to("year"), unit="years", fmt=".1f")
 for label, n, unit in MTBF_ROWS:
     claims.number(f"dist.mtbf.{label}.gpus", lambda n=n: n, fmt=",d")
     claims.quantity(f"dist.mtbf.{label}", lambda n=n: Q(f.cluster_mtbf(FRONTIER.spec.si("gpu_mtbf"), n), "s"),
-                    unit={"day": "days", "h": "hours", "min": "min"}[unit], fmt=".0f" if unit != "h" else ".1f")
+                    unit={"day": "days", "h": "hours", "min": "min"}[unit], fmt=".0f" if unit != "h" else ".1f",
+                    erratum=MTBF_ERRATA.get(label))
 
 
 # --- checkpoints: Young's interval and goodput for 405B on Meta's cluster ------------------------------
