@@ -243,3 +243,15 @@ def test_listing_output_prints_no_float_with_more_than_four_significant_digits()
 def test_the_rule_sees_a_raw_float_and_passes_a_readable_one():
     assert long_floats("TTFT: 133.17053399222152 ms") == ["133.17053399222152"]
     assert long_floats("TTFT: 133 ms, ITL 4.64 ms, 0.537 GB, 16,384 tokens, 1,234.5 s") == ["1,234.5"]
+
+
+@pytest.mark.parametrize("material", ["deck", "handout"])
+def test_no_tooling_words_on_a_slide(material):
+    # The audience came for physics: no "sympy" on any page, and the reference deck is named only by
+    # the errata appendix ("What Changed from the Reference Deck"), where provenance belongs.
+    pages, _ = read_pdf(require_build(BUILD / f"{material}.pdf"))
+    errata_pages = [i for i, text in enumerate(pages) if "What Changed from the Reference Deck" in text]
+    assert errata_pages, "the errata appendix is missing"
+    assert [i + 1 for i, text in enumerate(pages) if "sympy" in text.lower()] == []
+    assert [i + 1 for i, text in enumerate(pages)
+            if "the reference" in text.lower() and i not in errata_pages] == []

@@ -45,11 +45,11 @@ for hw in Cloud:
     claims.quantity(f"ridge.{key}", lambda hw=hw: Engine.ridge_point(hw), unit="FLOP/B", fmt=".0f")
 
 # --- eta as published: the typical-values table ([typical_<run>] of specs/assumptions.toml) -----------
-# erratum: reference says 0.40-0.55 for Megatron-LM training because it cites no table; Table 1 of the
-# SC'21 paper prints 44% to 52% of peak
+MEGATRON_RANGE = Erratum(reference="0.40–0.55", reason="the fractions of peak Megatron-LM's paper prints in its first table; "
+                        "the original's range cites no table")
 for run in ("megatron", "llama3"):
     claims.number(f"eta.typical.{run}.low", lambda run=run: assumption(f"typical_{run}", "mfu_low"), fmt=".0f",
-                  scale=100)
+                  scale=100, erratum=MEGATRON_RANGE if run == "megatron" else None)
     claims.number(f"eta.typical.{run}.high", lambda run=run: assumption(f"typical_{run}", "mfu_high"), fmt=".0f",
                   scale=100, suffix="%")
 

@@ -45,8 +45,8 @@ def solve(hw=H100, target_precision=None, **kw):
 
 
 claims.number("comp.sparsity", lambda: SPARSITY, fmt=".0f", scale=100, suffix="%")
-# erratum: reference says Compression_quant = 32 / bits because it counts from FP32; the model is served in FP16,
-# so FP16 -> INT4 is 16 / 4 = 4x (the reference's own table says 4x, while its formula gives 8x).
+# The original's ratio, 32 / bits, counts from FP32; the model is served in FP16, so FP16 -> INT4 is
+# 16 / 4 (its own table says 4x, while its formula gives 8x).  The equation (quantization_ratio) shows it.
 claims.number("comp.int4_shrink", lambda: fc.quantization_ratio(base_bits(), bits("int4")), fmt=".0f", suffix="×")
 claims.number("comp.prune_ratio", lambda: fc.pruning_ratio(SPARSITY), fmt=".0f", suffix="×")
 
