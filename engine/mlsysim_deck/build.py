@@ -681,13 +681,14 @@ def render_deck(slides_root: Path, templates_dir: Path, out_tex: Path, material:
 #: What LaTeX writes to its log when a second pass would change the pages (cross-references,
 #: outlines, page totals read from the .aux): only then does the build run it again.
 RERUN = ("Rerun to get", "Label(s) may have changed", "Rerun LaTeX", "Please rerun LaTeX")
+AUXILIARY = (".aux", ".nav", ".snm", ".toc", ".out", ".vrb")
 
 
 @reported
 def compile_pdf(build_dir: Path, templates_dir: Path, job: str = "deck") -> None:
-    """XeLaTeX on build/<job>.tex, reproducibly: one pass, and another only while the log asks for
-    it (every material comes out of its first pass byte-identical to a second); on failure print
-    the first error with file:line."""
+    """XeLaTeX on build/<job>.tex, reproducibly: one pass from no auxiliary files, and another only
+    while the log asks for it (every material comes out of its first pass byte-identical to a second);
+    on failure print the first error with file:line."""
     build_dir = Path(build_dir).resolve()
     xelatex = shutil.which("xelatex")
     if xelatex is None:
@@ -700,6 +701,10 @@ def compile_pdf(build_dir: Path, templates_dir: Path, job: str = "deck") -> None
     cmd = [xelatex, "-interaction=nonstopmode", "-halt-on-error", "-file-line-error",
            f"-output-directory={out}", f"{job}.tex"]
     log = out / f"{job}.log"
+    # Start from no auxiliary files, as a clean build does: a first pass that reads a previous run's
+    # .aux or .nav would print its stale totals (the footer's frame count) without asking for a rerun.
+    for stale in AUXILIARY:
+        (out / f"{job}{stale}").unlink(missing_ok=True)
     for _ in range(3):
         proc = subprocess.run(cmd, cwd=build_dir, env=env, capture_output=True, text=True, errors="replace")
         if proc.returncode != 0:
