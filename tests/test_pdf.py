@@ -206,9 +206,9 @@ def test_every_material_shows_its_claims(material, uses):
     assert not stray, f"{material}.pdf shows claims it should not: {stray}"
 
 
-def test_a_second_latex_pass_runs_when_the_log_asks_for_it(tmp_path):
-    # The build runs XeLaTeX once per material and again only while the log asks (RERUN): a
-    # forward reference is unresolved ("??") after one pass and reads "1" (its section) after two.
+def test_a_second_latex_pass_runs_while_the_auxiliary_files_change(tmp_path):
+    # The build runs XeLaTeX again only while a pass changes the .aux (and its kin): a forward
+    # reference is unresolved ("??") after one pass and reads "1" (its section) after two.
     import shutil
 
     from mlsysim_deck.build import compile_pdf

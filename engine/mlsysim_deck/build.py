@@ -678,17 +678,17 @@ def render_deck(slides_root: Path, templates_dir: Path, out_tex: Path, material:
     write_text_atomic(line_map_path(out_tex), "\n".join(origins) + "\n")
 
 
-#: What LaTeX writes to its log when a second pass would change the pages (cross-references,
-#: outlines, page totals read from the .aux): only then does the build run it again.
-RERUN = ("Rerun to get", "Label(s) may have changed", "Rerun LaTeX", "Please rerun LaTeX")
+#: The files a XeLaTeX pass writes for the next one (cross-references, the frame total, outlines,
+#: page labels): while a pass changes one of them, the next pass may print other pages.
 AUXILIARY = (".aux", ".nav", ".snm", ".toc", ".out", ".vrb")
 
 
 @reported
 def compile_pdf(build_dir: Path, templates_dir: Path, job: str = "deck") -> None:
-    """XeLaTeX on build/<job>.tex, reproducibly: one pass from no auxiliary files, and another only
-    while the log asks for it (every material comes out of its first pass byte-identical to a second);
-    on failure print the first error with file:line."""
+    """XeLaTeX on build/<job>.tex, reproducibly; on failure print the first error with file:line.
+
+    Passes run until the auxiliary files come out as they went in: an edit that moves numbers
+    takes one pass, a build from nothing (or a frame added) two."""
     build_dir = Path(build_dir).resolve()
     xelatex = shutil.which("xelatex")
     if xelatex is None:
@@ -701,11 +701,13 @@ def compile_pdf(build_dir: Path, templates_dir: Path, job: str = "deck") -> None
     cmd = [xelatex, "-interaction=nonstopmode", "-halt-on-error", "-file-line-error",
            f"-output-directory={out}", f"{job}.tex"]
     log = out / f"{job}.log"
-    # Start from no auxiliary files, as a clean build does: a first pass that reads a previous run's
-    # .aux or .nav would print its stale totals (the footer's frame count) without asking for a rerun.
-    for stale in AUXILIARY:
-        (out / f"{job}{stale}").unlink(missing_ok=True)
-    for _ in range(3):
+
+    def auxiliary():
+        return {ext: (out / f"{job}{ext}").read_bytes() if (out / f"{job}{ext}").exists() else None
+                for ext in AUXILIARY}
+
+    for _ in range(4):
+        before = auxiliary()
         proc = subprocess.run(cmd, cwd=build_dir, env=env, capture_output=True, text=True, errors="replace")
         if proc.returncode != 0:
             for partial in (f"{job}.pdf", f"{job}.xdv"):  # a halted run leaves no half-made output behind
@@ -713,7 +715,7 @@ def compile_pdf(build_dir: Path, templates_dir: Path, job: str = "deck") -> None
             text = log.read_text(errors="replace") if log.exists() else proc.stdout
             raise BuildError(latex_failure(text, build_dir, log) or
                              f"LaTeX failed on build/{job}.tex (full log: {shown_path(log)}):\n{proc.stdout[-2000:]}")
-        if not any(ask in log.read_text(errors="replace") for ask in RERUN):
+        if auxiliary() == before:
             break
     from .atomic import write_bytes_atomic
 
