@@ -11,7 +11,7 @@ import math
 
 import pytest
 
-from values_support import BW, CAPACITY, CONTEXT, ETA, FP16, KV8, P8, P8_MM, PEAK, check
+from values_support import BW, CAPACITY, CONTEXT, ETA, FP16, KV8, P8, P8_MM, PEAK, ROOT, check
 
 
 def flops(batch, seq):
@@ -165,3 +165,22 @@ def test_hand_formulas_agree_with_the_worked_numbers():
     # A100, S = 512: F = 15.278e9 FLOP per sequence: 97.94 us at 156 TFLOP/s, minus 512*131072/2.039e12
     # = 32.91 us: 65.03 us per sequence against 7.362 ms of weights -> B = 113.2 -> 114
     assert first_compute_bound_batch("A100", 512) == 114
+
+
+def test_the_memory_wall_follows_an_h100_bandwidth_edit(tmp_path, fresh_specs):
+    # The issue's own check: with H100 at 3.9 TB/s (one edit in hardware.toml) the Memory Wall's
+    # weight-load time reads 16.06e9 B / 3.9e12 B/s = 4.12 ms -> "4.1 ms" (4.8 ms at 3.35 TB/s).
+    import re
+
+    from mlsysim_deck.claims import load_claims
+    from workflow_support import copy_specs, set_spec_value
+
+    specs = copy_specs(tmp_path / "specs")
+    set_spec_value(specs, "hardware", "H100", "memory_bandwidth",
+                   '{ value = 3.9, unit = "TB/s", source = "what-if" }')
+    fresh_specs.setenv("MLSYSIM_SPECS", str(specs))
+    weight_load = load_claims(ROOT / "slides" / "01_roofline" / "claims.py").items["llama.weight_load"].evaluate()
+    assert weight_load.plain == "4.1 ms"
+    frame = re.search(r"\\begin\{frame\}\{Wall 2: The Memory Wall\}(.*?)\\end\{frame\}",
+                      (ROOT / "slides" / "01_roofline" / "slides.tex.j2").read_text(encoding="utf-8"), re.S)
+    assert frame and 'claim("llama.weight_load")' in frame.group(1)
