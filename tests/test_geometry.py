@@ -64,6 +64,21 @@ def test_overlapping_words(tmp_path):
     assert any("words overlap: 'stacked' / 'clash'" in p for p in found), found
 
 
+def test_lines_set_into_each_other(tmp_path):
+    # Lines 4 pt apart at 9 pt: each line's descenders run into the next one's letters, as
+    # a column of text once did over a listing's output (Exercise 2's solution).  Lines 8 pt apart,
+    # tighter than usual leading, are fine.
+    def paint(ax):
+        ax.text(20, 150, "output line", fontsize=9)
+        ax.text(30, 146, "explanation", fontsize=9)
+        ax.text(20, 100, "tight upper", fontsize=9)
+        ax.text(20, 92, "tight lower", fontsize=9)
+
+    found = problems(tmp_path, "lines", paint)
+    assert any("words overlap" in p and "explanation" in p for p in found), found
+    assert not any("tight" in p for p in found), found
+
+
 def test_a_rule_through_a_word(tmp_path):
     def paint(ax):
         ax.text(20, 150, "struck", fontsize=9)

@@ -61,7 +61,7 @@ class Word:
         if all(g.upright for g in self.glyphs):
             x0, y0, x1, y1 = self.box
             h = y1 - y0
-            return [(x0 + 0.1 * h, y0 + 0.3 * h, x1 - 0.1 * h, y1 - 0.35 * h)]
+            return [(x0 + 0.1 * h, y0 + 0.22 * h, x1 - 0.1 * h, y1 - 0.28 * h)]
         boxes = []
         for g in self.glyphs:
             cx, cy, r = (g.x0 + g.x1) / 2, (g.y0 + g.y1) / 2, 0.15 * g.size
