@@ -286,7 +286,7 @@ for batch in PREDICT_BATCHES:
     claims.number(f"dist.pred.batch{batch}", lambda batch=batch: batch, fmt=",d")
     claims.number(f"dist.pred.speedup{batch}", lambda batch=batch: dp_speedup(batch), fmt=".0f", suffix="×")
     claims.quantity(f"dist.pred.tokens_per_gpu{batch}", lambda batch=batch: Q(batch * 4096 / PREDICT_TO, "token"),
-                    unit="token", fmt=",.0f", label="tokens")
+                    unit="token", fmt=",.0f")
 claims.statement("dist.pred.batch_matters", "the bigger batch scales better",
                  lambda: dp_speedup(PREDICT_BATCHES[1]) > dp_speedup(PREDICT_BATCHES[0]))
 
