@@ -120,7 +120,7 @@ claims.text("comp.laptop.precision", lambda: next(p.upper() for p in PRECISIONS 
 claims.quantity("comp.laptop.left", lambda: Q(laptop_memory() - weights("int4"), "B"), unit="GB", fmt=".2f")
 claims.quantity("comp.laptop.kv_tokens",
                 lambda: Q((laptop_memory() - weights("int4")) // llama.kv_bytes_per_token(bytes_per_weight()), "token"),
-                unit="token", fmt=",.0f")
+                unit="token", fmt=",.0f", label="tokens")
 
 # --- Predict: INT4 Llama-3 8B on H100 ----------------------------------------------------------
 

@@ -1,13 +1,13 @@
 import mlsysim
 llama = mlsysim.Models.Language.Llama3_8B
 hw = mlsysim.Hardware.Cloud.H100
-# prints: INT16: size={comp.fp16.weights} GB speedup={}x
+# prints: FP16: size={comp.fp16.weights} GB speedup={}x
 # prints: INT8: size={comp.int8.weights} GB speedup={comp.int8.decode}x
 # prints: INT4: size={comp.int4.weights} GB speedup={comp.int4.decode}x
 # --- slide ---
 comp = mlsysim.CompressionModel()
-for bits in [16, 8, 4]:
+for name, bits in [("FP16", 16), ("INT8", 8), ("INT4", 4)]:
     r = comp.solve(llama, hw, method="quantization",
                    target_bitwidth=bits)
-    print(f"INT{bits}: size={r.compressed_size:~P} "
+    print(f"{name}: size={r.compressed_size:~P} "
           f"speedup={r.inference_speedup:.1f}x")
