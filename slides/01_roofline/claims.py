@@ -193,7 +193,7 @@ claims.statement("ai.never_flips_at_context", "never turns compute-bound",
 claims.number("crossover.weights_only", lambda: Engine.crossover_batch(llama, H100, seq_len=0), fmt="d")
 claims.number("crossover.short", lambda: Engine.crossover_batch(llama, H100, seq_len=SHORT_CONTEXT), fmt="d")
 claims.quantity("crossover.context_limit", lambda: Engine.crossover_context_limit(llama, H100), unit="token",
-                fmt=",.0f")
+                fmt=",.0f", label="tokens")
 claims.number("crossover.A100.short", lambda: Engine.crossover_batch(llama, Cloud.A100, seq_len=SHORT_CONTEXT),
               fmt="d")
 claims.statement("crossover.A100_earlier", "earlier",

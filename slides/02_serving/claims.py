@@ -191,7 +191,7 @@ claims.statement("cb.exercise_misses", "misses the target",
 claims.number("cb.target_limit", lambda: with_target().max_concurrent_requests, fmt="d")
 claims.text("cb.target_binding", lambda: with_target().binding)
 claims.quantity("cb.target_itl", lambda: with_target().itl, unit="ms", fmt=".2f")
-claims.quantity("cb.target_throughput", lambda: with_target().throughput, unit="token/s", fmt=",.0f")
+claims.quantity("cb.target_throughput", lambda: with_target().throughput, unit="token/s", fmt=",.0f", label="tokens/s")
 claims.statement("cb.latency_binds_first", "the latency target binds long before memory runs out",
                  lambda: with_target().binding == "ITL target"
                  and with_target().itl_limit <= with_target().memory_limit / 2)  # "long before": at half or less
@@ -275,8 +275,8 @@ claims.number("fallacy.conc_ratio", lambda: doubled().memory_limit / batching().
               suffix="×")
 claims.statement("fallacy.more_than_double", "more than double",
                  lambda: doubled().memory_limit > 2 * batching().memory_limit)
-claims.quantity("fallacy.tput_b1", lambda: one().decode.throughput, unit="token/s", fmt=",.0f")
-claims.quantity("fallacy.tput_full", lambda: batching().throughput, unit="token/s", fmt=",.0f")
+claims.quantity("fallacy.tput_b1", lambda: one().decode.throughput, unit="token/s", fmt=",.0f", label="tokens/s")
+claims.quantity("fallacy.tput_full", lambda: batching().throughput, unit="token/s", fmt=",.0f", label="tokens/s")
 claims.number("fallacy.tput_gain", lambda: batching().throughput.magnitude / one().decode.throughput.magnitude,
               fmt=".0f", suffix="×",
               erratum=Erratum(reference="2–5× (10–20× in the fallacies)", reason="a full batch against a lone "
