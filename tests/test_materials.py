@@ -229,3 +229,25 @@ def test_every_material_opens_with_its_title_page(pdfs):
         assert normalise("First-Principles ML") in first, f"{material}.pdf page 1 is not the title page:\n{pages[0]}"
         assert normalise(author) in first and normalise(institute) in first, material
         assert not re.search(r"\bPART\b", pages[0]), f"{material}.pdf opens with a part's divider"
+
+
+@pytest.mark.parametrize("sheet", ["exercises", "solutions"])
+def test_a_sheet_numbers_its_frames_as_the_deck_does(sheet):
+    # "Turn to frame 17" means the same frame in the room and on the sheet: the sheet's own title
+    # page takes no number, and each frame carries the deck's "n / total".
+    import re
+    import subprocess
+
+    def footers(pdf):
+        pages = subprocess.run(["pdftotext", "-layout", str(require_build(BUILD / f"{pdf}.pdf")), "-"],
+                               capture_output=True, text=True, check=True).stdout.split("\f")
+        return [(page.strip().splitlines()[0].strip() if page.strip() else "",
+                 (re.findall(r"(\d+) / (\d+)\s*$", page.rstrip()) or [None])[-1]) for page in pages]
+
+    deck = {title: number for title, number in footers("deck") if number}
+    compared = 0
+    for title, number in footers(sheet)[1:]:
+        if number and title in deck:
+            assert number == deck[title], (sheet, title, number, deck[title])
+            compared += 1
+    assert compared >= 5
