@@ -475,8 +475,6 @@ def agrees(shown: str, record: dict) -> bool:
 def reporter():
     """doit's console reporter, timing each task when MLSYSIM_TIMINGS=1 (imported only then: doit's
     own reporter is the default, and loading dodo.py stays cheap)."""
-    import os
-
     if os.environ.get("MLSYSIM_TIMINGS") != "1":
         return "console"
     from .progress import TimedReporter

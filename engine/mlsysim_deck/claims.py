@@ -303,30 +303,20 @@ class Claims:
 
     def _where(self) -> str:
         """file:line of the declaration in this part's claims.py: the nearest caller in that file
-        (walking frames, not `inspect.stack()`, which reads every caller's source)."""
+        (walking frames, not `inspect.stack()`, which reads every caller's source).  A frame of
+        another file named claims.py is resolved, in case this one was imported through a symlink."""
+        here, me = str(self.path), self.path.resolve()
         frame = sys._getframe(2)
-        here = str(self.path)
-        while frame is not None and frame.f_code.co_filename != here:
-            frame = frame.f_back
-        if frame is None:
-            return self._where_resolved()
-        return f"{self._shown()}:{frame.f_lineno}"
-
-    def _where_resolved(self) -> str:
-        """As `_where`, for a claims.py imported under another spelling of its path (a symlink)."""
-        me = self.path.resolve()
-        frame = sys._getframe(3)
         while frame is not None:
-            if Path(frame.f_code.co_filename).resolve() == me:
-                return f"{self._shown()}:{frame.f_lineno}"
+            name = frame.f_code.co_filename
+            if name == here or (Path(name).name == self.path.name and Path(name).resolve() == me):
+                try:
+                    shown = me.relative_to(me.parents[2]).as_posix()
+                except ValueError:
+                    shown = self.path.as_posix()
+                return f"{shown}:{frame.f_lineno}"
             frame = frame.f_back
-        return str(self.path)
-
-    def _shown(self) -> str:
-        try:
-            return self.path.resolve().relative_to(self.path.resolve().parents[2]).as_posix()
-        except ValueError:
-            return self.path.as_posix()
+        return here
 
     def _add(self, claim: Claim) -> Claim:
         if not ID_PATTERN.match(claim.id):

@@ -72,17 +72,15 @@ def slide_uses(slides_root: Path, templates_dir: Path) -> dict[str, list[tuple[i
     """claim id -> (part number, part dir, template line, frame title) of each use in the day's parts
     (appendices left out), in deck order, uses on a slide before uses in a note (a claim a listing
     prints is stated in its frame's note): where an erratum's claim is shown."""
-    import tomllib
-
     from jinja2 import nodes
 
+    from .build import parts
     from .render import environment, frame_titles, frame_at
 
     env = environment([Path(slides_root), Path(templates_dir)])
     found: dict[str, list] = {}
-    for toml in sorted(Path(slides_root).glob("*/part.toml")):
-        meta = tomllib.loads(toml.read_text(encoding="utf-8"))
-        template = toml.parent / "slides.tex.j2"
+    for meta in parts(slides_root):
+        template = Path(slides_root) / meta["dir"] / "slides.tex.j2"
         if meta.get("appendix") or not template.exists():
             continue
         source = template.read_text(encoding="utf-8")
@@ -97,7 +95,7 @@ def slide_uses(slides_root: Path, templates_dir: Path) -> dict[str, list[tuple[i
                 continue
             if call.args and isinstance(call.args[0], nodes.Const) and len(call.args) == 1:
                 found.setdefault(call.args[0].value, []).append(
-                    (id(call) in in_notes, meta["number"], toml.parent.name, call.lineno, frame_at(titles, call.lineno)))
+                    (id(call) in in_notes, meta["number"], meta["dir"], call.lineno, frame_at(titles, call.lineno)))
     for cid, uses in found.items():
         uses.sort()
         found[cid] = [use[1:] for use in uses]

@@ -435,17 +435,17 @@ class PartRenderer:
         one frame per page, \\BLOCK{for e in rows} one row, \\VAR{claim("*", e.claim)} its claim."""
         from .errata import ROWS_PER_FRAME, PLACEHOLDER, Row, read_errata, slide_uses
 
+        from .build import parts
+
         if self.slides_root is None:
             raise RenderError("errata_pages() needs the slides folder (render_part sets it)")
-        import tomllib
-
         shown = slide_uses(self.slides_root, self.templates_dir)
         part_titles, in_parts = {}, {}  # a title several parts use ("Key Question") is named with its part
-        for toml in sorted(Path(self.slides_root).glob("*/part.toml")):
-            part_titles[toml.parent.name] = tomllib.loads(toml.read_text(encoding="utf-8"))["title"]
-            template = toml.parent / "slides.tex.j2"
+        for meta in parts(self.slides_root):
+            part_titles[meta["dir"]] = meta["title"]
+            template = Path(self.slides_root) / meta["dir"] / "slides.tex.j2"
             for _, title in frame_titles(template.read_text(encoding="utf-8")) if template.exists() else []:
-                in_parts.setdefault(title, set()).add(toml.parent.name)
+                in_parts.setdefault(title, set()).add(meta["dir"])
         rows = []
         for e in read_errata(self.claims_dir):
             places = shown.get(e["claim"])
