@@ -2,6 +2,7 @@
 import json
 import re
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -77,8 +78,11 @@ def test_a_wrong_value_at_its_mark_is_found_with_part_frame_page_and_claim(uses)
     assert problems[0].endswith("claim dist.node_gpus should read '4' but the page shows '8' there")
 
 
-MINI = r"""\documentclass[aspectratio=169,11pt]{beamer}
+MINI = r"""\renewcommand\encodingdefault{OT1}\fontencoding{OT1}\selectfont
+\documentclass[aspectratio=169,11pt]{beamer}
 \input{preamble}
+\csname endofdump\endcsname
+\input{preamble-fonts}
 \begin{document}
 \begin{frame}{Marks}
   A node has \claim{t:node:1}{4} GPUs; the cluster has 8 nodes.
@@ -204,6 +208,26 @@ def test_every_material_shows_its_claims(material, uses):
     assert not problems, f"{material}.pdf: {len(problems)} claim uses wrong:\n" + "\n".join(problems)
     stray = sorted(u["target"] for u in uses if not shown_in(material, u) and u["target"] in marks)
     assert not stray, f"{material}.pdf shows claims it should not: {stray}"
+
+
+def test_the_precompiled_preamble_is_only_a_cache(tmp_path, monkeypatch):
+    # The class and packages come from a XeLaTeX format made once (build/tex/preamble-*.fmt); a
+    # format drops what the packages put on the page list while loading, which preamble-fonts.tex
+    # puts back.  The exercise sheet compiled without the format must be the same bytes.
+    import shutil
+
+    from mlsysim_deck.build import compile_pdf
+
+    made = require_build(BUILD / "exercises.pdf")
+    log = (BUILD / "tex" / "exercises.log").read_text(errors="replace").splitlines()[0]
+    assert "preloaded format=" in log and "preamble-" in log, f"the build did not use the format: {log}"
+    copy = tmp_path / "build"
+    shutil.copytree(BUILD, copy, ignore=lambda d, names: [n for n in names if n.endswith(".fmt") or n.startswith(
+        ("ledger", ".doit")) or (Path(d) == BUILD and n.endswith(".pdf"))])
+    monkeypatch.setenv("MLSYSIM_TEX_FORMAT", "0")
+    compile_pdf(copy, ROOT / "templates", "exercises")
+    assert "preloaded format=xelatex" in (copy / "tex" / "exercises.log").read_text(errors="replace").splitlines()[0]
+    assert (copy / "exercises.pdf").read_bytes() == made.read_bytes()
 
 
 def test_a_second_latex_pass_runs_while_the_auxiliary_files_change(tmp_path):

@@ -696,8 +696,9 @@ def compile_pdf(build_dir: Path, templates_dir: Path, job: str = "deck") -> None
     env = os.environ | {"TEXINPUTS": f"{Path(templates_dir).resolve()}//:{build_dir}//:",
                         "SOURCE_DATE_EPOCH": "1767225600", "FORCE_SOURCE_DATE": "1", "TZ": "UTC",
                         "max_print_line": "10000"}  # the log's file:line errors unwrapped, however long the path
+    fmt = precompiled_preamble(build_dir, Path(templates_dir), job, xelatex, env)
     cmd = [xelatex, "-interaction=nonstopmode", "-halt-on-error", "-file-line-error",
-           f"-output-directory={out}", f"{job}.tex"]
+           f"-output-directory={out}", *([f"-fmt={fmt}"] if fmt else []), f"{job}.tex"]
     log = out / f"{job}.log"
 
     def auxiliary():
@@ -718,6 +719,67 @@ def compile_pdf(build_dir: Path, templates_dir: Path, job: str = "deck") -> None
     from .atomic import write_bytes_atomic
 
     write_bytes_atomic(build_dir / f"{job}.pdf", (out / f"{job}.pdf").read_bytes())
+
+
+#: The line of a master where its precompiled part ends (mylatexformat's dump point).
+DUMP_POINT = "\\csname endofdump\\endcsname"
+
+
+def precompiled_preamble(build_dir: Path, templates_dir: Path, job: str, xelatex: str, env: dict) -> Path | None:
+    """The XeLaTeX format holding build/<job>.tex's class and packages, made once: a pass then starts
+    in about 0.5 s instead of 1.7 s.  None where the master has no dump point (it compiles as is).
+
+    The format is named after what it holds: the master's lines up to the dump point, the template
+    files they \\input, and the TeX Live it was made with.  Materials with the same head (the deck and
+    the notes; the handout and the sheets) share one.  It is a cache: a material compiles to the same
+    bytes without it (tests/test_pdf.py)."""
+    import fcntl
+    import hashlib
+    import re
+
+    if os.environ.get("MLSYSIM_TEX_FORMAT", "1").lower() in ("0", "off"):
+        return None
+    text = (build_dir / f"{job}.tex").read_text(encoding="utf-8")
+    lines = text.splitlines(keepends=True)
+    end = next((i for i, ln in enumerate(lines) if ln.strip() == DUMP_POINT), None)
+    if end is None:
+        return None
+    head = "".join(lines[:end + 1])
+    key = hashlib.sha256(head.encode())
+    for name in re.findall(r"\\input\{([^}]+)\}", head):
+        source = templates_dir / (name if name.endswith(".tex") else f"{name}.tex")
+        key.update(source.read_bytes() if source.exists() else name.encode())
+    key.update(_tex_live_stamp(xelatex).encode())
+    out = build_dir / "tex"
+    fmt = out / f"preamble-{key.hexdigest()[:16]}.fmt"
+    with open(out / "preamble.lock", "w") as lock:  # two materials compiled at once make it once
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not fmt.exists():
+            made = f"{fmt.stem}-{os.getpid()}"
+            proc = subprocess.run([xelatex, "-ini", "-interaction=nonstopmode", "-halt-on-error", "-file-line-error",
+                                   f"-jobname={made}", f"-output-directory={out}", "&xelatex", "mylatexformat.ltx",
+                                   f"{job}.tex"], cwd=build_dir, env=env, capture_output=True, text=True,
+                                  errors="replace")
+            log = out / f"{made}.log"
+            if proc.returncode != 0 or not (out / f"{made}.fmt").exists():
+                text = log.read_text(errors="replace") if log.exists() else proc.stdout
+                raise BuildError(latex_failure(text, build_dir, log) or
+                                 f"LaTeX failed making the preamble's format from build/{job}.tex "
+                                 f"(full log: {shown_path(log)}):\n{proc.stdout[-2000:]}")
+            os.replace(out / f"{made}.fmt", fmt)
+            log.unlink(missing_ok=True)
+    return fmt
+
+
+def _tex_live_stamp(xelatex: str) -> str:
+    """Which TeX Live made a format: the engine binary and its base format (an upgrade changes both)."""
+    base = subprocess.run(["kpsewhich", "-engine=xetex", "xelatex.fmt"], capture_output=True, text=True).stdout.strip()
+    stamp = [str(Path(xelatex).resolve())]
+    for f in (Path(xelatex).resolve(), Path(base) if base else None):
+        if f is not None and f.exists():
+            st = f.stat()
+            stamp.append(f"{f}:{st.st_size}:{st.st_mtime_ns}")
+    return "|".join(stamp)
 
 
 RUNAWAY = ("File ended while scanning use of", "Paragraph ended before", "Runaway argument",
