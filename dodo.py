@@ -88,7 +88,8 @@ def task_equations():
     (build/equations.json).  Depends only on the derivations and the teaching forms: a spec or prose
     edit never runs sympy again.  A wrong teaching form fails here, naming the frames that show it."""
     return {"actions": [(_write_equations, [str(SLIDES), str(EQUATIONS)])],
-            "file_dep": DERIVATIONS + TEACHING + [str(PACKAGE / "core" / "generate.py"), str(TOOLING / "equations.py")],
+            "file_dep": DERIVATIONS + TEACHING + [str(PACKAGE / "core" / "generate.py"), str(TOOLING / "equations.py"),
+                         str(TOOLING / "ledger.py")],
             "targets": [str(EQUATIONS)],
             "verbosity": 2}
 
@@ -247,8 +248,9 @@ def task_claims_json():
 
 def task_ledger():
     """build/ledger.html: every claim with its value, formulas, spec inputs and sources, slides and pages."""
-    return {"actions": [(B.write_ledger, [BUILD / "claims.json", BUILD / "deck.pdf", SPECS, BUILD / "ledger.html"])],
-            "file_dep": [str(BUILD / "claims.json"), str(BUILD / "deck.pdf")] + SPEC_FILES + DERIVATIONS
+    return {"actions": [(B.write_ledger, [BUILD / "claims.json", BUILD / "deck.pdf", SPECS, BUILD / "ledger.html",
+                                          EQUATIONS])],
+            "file_dep": [str(BUILD / "claims.json"), str(BUILD / "deck.pdf"), str(EQUATIONS)] + SPEC_FILES
             + [str(TOOLING / n) for n in ("ledger.py", "pages.py")],
             "targets": [str(BUILD / "ledger.html")]}
 

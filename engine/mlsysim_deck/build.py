@@ -1010,8 +1010,8 @@ def write_claims_json(claims_dir: Path, uses_dir: Path, out: Path) -> None:
 
 
 @reported
-def write_ledger(claims_json: Path, pdf: Path, spec_dir: Path, out: Path) -> None:
+def write_ledger(claims_json: Path, pdf: Path, spec_dir: Path, out: Path, equations: Path) -> None:
     """build/ledger.html: the claims ledger (see mlsysim_deck.ledger)."""
     from .ledger import write_ledger as write
 
-    write(claims_json, pdf, spec_dir, out)
+    write(claims_json, pdf, spec_dir, out, equations)

@@ -2,7 +2,8 @@
 
 `write_equations` (the `equations` task) proves every teaching form of mlsysim.core.teaching equal to
 its derivation and writes, for every formula, the LaTeX a slide shows for ``\\VAR{equation("name")}``:
-the teaching form where there is one, else the derivation as sympy prints it.  The task depends only on
+the teaching form where there is one, else the derivation as sympy prints it; and what the ledger
+shows of it (`mlsysim_deck.ledger.formula_record`).  The task depends only on
 the derivations and the teaching forms, so a spec or prose edit never runs sympy again; rendering a
 slide reads the file (`read_equations`), without importing sympy.
 
@@ -60,13 +61,21 @@ def write_equations(slides_root: Path, out: Path) -> dict[str, str]:
     wrong = teaching.check()
     if wrong:
         raise BuildError(mismatch_message(slides_root, wrong))
+    from .ledger import formula_record
+
     latex = {name: teaching.taught_latex(name) if name in teaching.TEACHING else derivations.latex_of(name)
              for name in sorted(derivations.FORMULAS)}
-    write_text_atomic(Path(out), json.dumps({"equations": latex, "taught": sorted(teaching.TEACHING)},
-                                            indent=1, ensure_ascii=False) + "\n")
+    ledger = {name: formula_record(name) for name in sorted(derivations.FORMULAS)}
+    write_text_atomic(Path(out), json.dumps({"equations": latex, "taught": sorted(teaching.TEACHING),
+                                             "ledger": ledger}, indent=1, ensure_ascii=False) + "\n")
     return latex
 
 
 def read_equations(path: Path) -> dict[str, str]:
     """build/equations.json as written by `write_equations`: formula name -> LaTeX."""
     return json.loads(Path(path).read_text(encoding="utf-8"))["equations"]
+
+
+def read_formula_records(path: Path) -> dict[str, dict]:
+    """build/equations.json's ledger records: formula name -> MathML, LaTeX, expression and arguments."""
+    return json.loads(Path(path).read_text(encoding="utf-8"))["ledger"]

@@ -42,8 +42,10 @@ def _math(body: str) -> str:
     return f'<math xmlns="http://www.w3.org/1998/Math/MathML" display="block">{body}</math>'
 
 
-def formula_mathml(name: str) -> tuple[str, str]:
-    """(MathML, LaTeX) of `lhs = expr` for a registered formula, both from its sympy expression."""
+def formula_record(name: str) -> dict:
+    """What the ledger shows of formula `name`, worked out once by the `equations` task (sympy):
+    the MathML and LaTeX of `lhs = expr`, and the expression and its arguments (sympy's srepr) to put
+    a call's values into.  The ledger reads these from build/equations.json and runs no derivation."""
     import sympy as sp
 
     from mlsysim.core import derivations, generate
@@ -54,7 +56,8 @@ def formula_mathml(name: str) -> tuple[str, str]:
              for s in f.expr.free_symbols if s in derivations._LATEX}
     expr = f.expr.xreplace(names)
     body = _printer().doprint(sp.Eq(sp.Symbol(plain_name(f.lhs)), expr, evaluate=False))
-    return _math(body), derivations.latex_of(name)
+    return {"mathml": _math(body), "latex": derivations.latex_of(name), "lhs": f.lhs,
+            "expr": sp.srepr(f.expr), "args": [sp.srepr(a) for a in f.args]}
 
 
 def number_name(value) -> str:
@@ -70,17 +73,15 @@ def number_name(value) -> str:
     return text
 
 
-def substituted_mathml(name: str, args: list, result) -> str:
-    """MathML of `lhs = expr with the values put in = result` for one call of formula `name`."""
+def substituted_mathml(record: dict, args: list, result) -> str:
+    """MathML of `lhs = expr with the values put in = result` for one call of a formula (its record)."""
     import sympy as sp
 
-    from mlsysim.core import derivations, generate
-
-    generate.modules()
-    f = derivations.FORMULAS[name]
-    values = {s: sp.Symbol(number_name(v)) for s, v in zip(f.args, args)}
-    body = _printer().doprint(f.expr.xreplace(values))
-    lhs = _printer().doprint(sp.Symbol(plain_name(f.lhs)))
+    namespace = vars(sp)
+    expr = eval(record["expr"], namespace)  # noqa: S307 -- sympy's srepr, written by the equations task
+    values = {eval(a, namespace): sp.Symbol(number_name(v)) for a, v in zip(record["args"], args)}  # noqa: S307
+    body = _printer().doprint(expr.xreplace(values))
+    lhs = _printer().doprint(sp.Symbol(plain_name(record["lhs"])))
     out = _printer().doprint(sp.Symbol(number_name(result)))
     return _math(f"<mrow>{lhs}<mo>=</mo>{body}<mo>=</mo>{out}</mrow>")
 
@@ -153,26 +154,22 @@ def _head(title: str, script: bool = False) -> list[str]:
 
 
 class Formulas:
-    """MathML of formulas and of their calls with values, each printed once per ledger."""
+    """MathML of formulas (from build/equations.json) and of their calls with values, each printed once."""
 
-    def __init__(self):
-        self.symbolic: dict[str, tuple[str, str]] = {}
+    def __init__(self, records: dict[str, dict]):
+        self.records = records
         self.calls: dict[tuple, str] = {}
 
     def of(self, name: str) -> tuple[str, str]:
-        if name not in self.symbolic:
-            try:
-                self.symbolic[name] = formula_mathml(name)
-            except KeyError:
-                self.symbolic[name] = ("", "")
-        return self.symbolic[name]
+        record = self.records.get(name)
+        return (record["mathml"], record["latex"]) if record else ("", "")
 
     def call(self, step: dict) -> str:
         args = list(step["args"].values())
         key = (step["formula"], json.dumps(args), json.dumps(step["result"]))
         if key not in self.calls:
             try:
-                self.calls[key] = substituted_mathml(step["formula"], args, step["result"])
+                self.calls[key] = substituted_mathml(self.records[step["formula"]], args, step["result"])
             except (KeyError, TypeError, ValueError):
                 self.calls[key] = ""
         return self.calls[key]
@@ -393,9 +390,10 @@ def reality_section(records: list[dict]) -> list[str]:
     return out
 
 
-def write_ledger(claims_json: Path, pdf: Path, spec_dir: Path, out: Path) -> bool:
+def write_ledger(claims_json: Path, pdf: Path, spec_dir: Path, out: Path, equations: Path | None = None) -> bool:
     """build/ledger.html (the index) and build/ledger/<id>.html (one page per claim), from
-    build/claims.json and build/deck.pdf; True if any file's bytes changed."""
+    build/claims.json, build/deck.pdf and the formulas' records in build/equations.json (beside
+    claims.json unless given); True if any file's bytes changed."""
     from .pages import claim_pages
 
     out = Path(out)
@@ -406,7 +404,9 @@ def write_ledger(claims_json: Path, pdf: Path, spec_dir: Path, out: Path) -> boo
     folder = out.parent / out.stem
     folder.mkdir(parents=True, exist_ok=True)
     pdf_name = Path(pdf).name
-    formulas = Formulas()
+    from .equations import read_formula_records
+
+    formulas = Formulas(read_formula_records(Path(equations or Path(claims_json).parent / "equations.json")))
     by_id = {r["id"]: r for r in records}
     changed = False
     for record in records:
