@@ -35,8 +35,14 @@ CLAIMS_DIR = BUILD / "claims"
 DOIT_CONFIG = {"default_tasks": ["claims", "equations", "slides", "listing", "figure", "schedule", "deck_tex", "pdf",
                                  "claims_json", "ledger"],
                "backend": "sqlite3", "dep_file": str(BUILD / ".doit.db"), "verbosity": 1,
-               "reporter": B.reporter()}
+               "reporter": B.reporter(),
+               # tasks run on every core (at most four at once: the five materials typeset side by side);
+               # `doit -n 1` runs one at a time
+               "num_process": B.build_processes()}
 BUILD.mkdir(exist_ok=True)
+# Tasks running side by side report one error between them: the first to fail prints it.
+os.environ[B.ERROR_MARKER] = str((BUILD / ".doit.error").resolve())
+Path(os.environ[B.ERROR_MARKER]).unlink(missing_ok=True)
 B.FINAL_OUTPUTS[:] = [BUILD / "deck.pdf", BUILD / "ledger.html", BUILD / "ledger"]  # a failed build removes them
 
 # The engine's physics: any change to it may move any number, so claims, figures and listings
@@ -189,6 +195,7 @@ def task_figure():
                "actions": [(B.run_figure, [script, out, SPECS])],
                "file_dep": [str(script), *sorted(str(p) for p in FIGURES.glob("_*.py")), str(TOOLING / "lint.py")]
                + ENGINE_SOURCES + [WORKLOAD],
+               "task_dep": ["claims"],  # the claims check every spec file first: a bad value is reported once
                "uptodate": _spec_uptodate(),
                "targets": [str(out)]}
 
@@ -219,7 +226,7 @@ def task_deck_tex():
 
 
 def task_pdf():
-    """Compile each material, build/<material>.pdf, with XeLaTeX (one pass unless the log asks for another); `doit -n 2` runs two at once."""
+    """Compile each material, build/<material>.pdf, with XeLaTeX (one pass unless the auxiliary files change); they typeset side by side."""
     parts = B.parts(SLIDES)
     deps = [str(BUILD / "slides" / f"{p['dir']}.tex") for p in parts]
     deps += [str(BUILD / "figures" / f"{s.stem}.pdf") for s in sorted(FIGURES.glob("*.py"))

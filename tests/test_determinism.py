@@ -1,7 +1,7 @@
 """Two builds in different directories give the same bytes: a clean one, two tasks at a time
-(`doit -n 2`), and the session's own build (the repository's build/, made serially by `bash
-build.sh` and brought up to date in a copy): the order tasks ran in, the folder, and whether the
-build started from nothing leave no trace in the materials."""
+(`doit -n 2`), and the session's own build (the repository's build/, made by `bash build.sh` and
+brought up to date in a copy, one task at a time: `doit -n 1`): the order tasks ran in, the
+folder, and whether the build started from nothing leave no trace in the materials."""
 import subprocess
 import sys
 
@@ -20,7 +20,7 @@ def two_builds(tmp_path_factory):
     _commit_all(clean)  # a repository of its own, to see what the build changes (test_git_status_clean)
     procs = [subprocess.Popen([sys.executable, "-m", "doit", *args], cwd=repo, env=clean_env(engine=repo / "engine"),
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace")
-             for repo, args in ((clean, ["-n", "2"]), (session, []))]
+             for repo, args in ((clean, ["-n", "2"]), (session, ["-n", "1"]))]
     outputs = [p.communicate(timeout=900)[0] for p in procs]
     for p, out in zip(procs, outputs):
         assert p.returncode == 0, out

@@ -50,13 +50,16 @@ def remove_final_outputs() -> list[str]:
     for folder in {p.parent for p in FINAL_OUTPUTS}:
         found |= set(folder.glob("*.pdf"))
     removed = []
-    for path in sorted(found):
-        if path.is_file():
-            path.unlink()
-            removed.append(shown_path(path))
-        elif path.is_dir():
-            shutil.rmtree(path)
-            removed.append(shown_path(path) + "/")
+    for path in sorted(found):  # (a task failing beside another may find them gone already)
+        try:
+            if path.is_dir():
+                shutil.rmtree(path, ignore_errors=True)
+                removed.append(shown_path(path) + "/")
+            else:
+                path.unlink()
+                removed.append(shown_path(path))
+        except FileNotFoundError:
+            pass
     return removed
 
 
@@ -76,7 +79,10 @@ def reported(action):
         try:
             return action(*args, **kwargs)
         except (BuildError, ClaimError, RenderError, SpecError, LookupError) as err:
-            print(f"error: {err}", file=sys.stderr)
+            if first_error_of_the_run():
+                print(f"error: {err}", file=sys.stderr)
+            else:  # a task running beside the one that failed first: most often the same cause
+                print(f"  failed at the same time: {str(err).splitlines()[0]}", file=sys.stderr)
             if _builds_here(args):
                 _say_removed(remove_final_outputs())
             return False
@@ -86,6 +92,33 @@ def reported(action):
             raise
 
     return run
+
+
+def build_processes() -> int:
+    """How many tasks `doit` runs at once: one per core, at most four (MLSYSIM_PROCESSES overrides)."""
+    wanted = os.environ.get("MLSYSIM_PROCESSES")
+    if wanted:
+        return max(1, int(wanted))
+    return max(1, min(4, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1))
+
+
+#: The environment variable naming the file by which one doit run's tasks (two or more at a time, in
+#: worker processes) agree which of them reports its error: dodo.py sets it for each run.
+ERROR_MARKER = "MLSYSIM_ERROR_MARKER"
+
+
+def first_error_of_the_run() -> bool:
+    """Is this the run's first error?  A build reports one error, however many tasks it runs at once."""
+    marker = os.environ.get(ERROR_MARKER)
+    if not marker:
+        return True
+    try:
+        os.close(os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+    except FileExistsError:
+        return False
+    except OSError:
+        return True
+    return True
 
 
 def _say_removed(removed: list[str]) -> None:
@@ -473,10 +506,8 @@ def agrees(shown: str, record: dict) -> bool:
 
 
 def reporter():
-    """doit's console reporter, timing each task when MLSYSIM_TIMINGS=1 (imported only then: doit's
-    own reporter is the default, and loading dodo.py stays cheap)."""
-    if os.environ.get("MLSYSIM_TIMINGS") != "1":
-        return "console"
+    """doit's console reporter, timing each task when MLSYSIM_TIMINGS=1, and clearing the run's
+    error marker at the end (see first_error_of_the_run)."""
     from .progress import TimedReporter
 
     return TimedReporter

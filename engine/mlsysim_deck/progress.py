@@ -21,6 +21,16 @@ class TimedReporter(ConsoleReporter):
         self.started[task.name] = time.perf_counter()
         super().execute_task(task)
 
+    def complete_run(self):
+        from .build import ERROR_MARKER  # the run's shared error marker (see build.first_error_of_the_run)
+
+        if os.environ.get(ERROR_MARKER):
+            try:
+                os.unlink(os.environ[ERROR_MARKER])
+            except OSError:
+                pass
+        super().complete_run()
+
     def add_success(self, task):
         super().add_success(task)
         if self.timed and task.name in self.started and task.actions:
