@@ -136,6 +136,7 @@ def _render_part(part_dir, out_tex, out_uses, claim_ids, errata=False):
     from mlsysim_deck.render import render_part
 
     render_part(Path(part_dir), SLIDES, TEMPLATES, CLAIMS_DIR, Path(out_tex), Path(out_uses))
+    B.write_sheet_views(Path(out_tex))  # the exercise sheet's and the answer key's frames of it
     return {"claims": B.printed_claims(claim_ids, CLAIMS_DIR, errata)}  # what B.ClaimsUnchanged compares next time
 
 
@@ -165,7 +166,8 @@ def task_slides():
                "uptodate": [B.ClaimsUnchanged(used, CLAIMS_DIR, CURRENT_SPECS, errata)]
                + ([config_changed(compared)] if _compares(part_dir) else []),
                "task_dep": ["claims"],
-               "targets": [str(out_tex), str(out_uses), str(out_tex) + ".map"]}
+               "targets": [str(out_tex), str(out_uses), str(out_tex) + ".map"]
+               + [str(BUILD / "slides" / f"{part['dir']}.{sheet}.tex{end}") for sheet in B.SHEETS for end in ("", ".map")]}
 
 
 def task_listing():
@@ -228,8 +230,7 @@ def task_deck_tex():
 def task_pdf():
     """Compile each material, build/<material>.pdf, with XeLaTeX (one pass unless the auxiliary files change); they typeset side by side."""
     parts = B.parts(SLIDES)
-    deps = [str(BUILD / "slides" / f"{p['dir']}.tex") for p in parts]
-    deps += [str(BUILD / "figures" / f"{s.stem}.pdf") for s in sorted(FIGURES.glob("*.py"))
+    deps = [str(BUILD / "figures" / f"{s.stem}.pdf") for s in sorted(FIGURES.glob("*.py"))
              if not s.name.startswith("_")]
     for src in sorted(SLIDES.glob("*/listings/*.py")):
         base = BUILD / "listings" / src.parent.parent.name / src.stem
@@ -239,7 +240,9 @@ def task_pdf():
         yield {"name": material,
                "doc": doc,
                "actions": [(B.compile_pdf, [BUILD, TEMPLATES, material])],
-               "file_dep": [str(BUILD / f"{material}.tex")] + deps,
+               "file_dep": [str(BUILD / f"{material}.tex")] + deps  # a sheet reads its own view of each part
+               + [str(BUILD / "slides" / (f"{p['dir']}.{material}.tex" if material in B.SHEETS else f"{p['dir']}.tex"))
+                  for p in parts],
                "targets": [str(BUILD / f"{material}.pdf")],
                "verbosity": 2}
 

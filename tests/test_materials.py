@@ -251,3 +251,33 @@ def test_a_sheet_numbers_its_frames_as_the_deck_does(sheet):
             assert number == deck[title], (sheet, title, number, deck[title])
             compared += 1
     assert compared >= 5
+
+
+def test_a_sheet_view_keeps_its_frames_and_the_numbers_and_lines_of_the_others():
+    # A sheet typesets its own view of each part: the frames it keeps as they are, every other frame
+    # as the frame number it takes (so the footers read as the deck's) on as many lines (so a LaTeX
+    # error's line still maps to the template).
+    from mlsysim_deck.build import sheet_view
+
+    part = "\n".join([
+        r"\section{x}",                                     # 1: outside any frame: kept
+        r"\begin{frame}[t,label=predict-a]{Predict}",       # 2-4: kept (a prediction)
+        r"  Which is faster?",
+        r"\end{frame}",
+        r"\begin{frame}[t]{The answer}",                    # 5-8: left out, numbered
+        r"  It is \claim{x:y:1}{4.8 ms}.",
+        r"  \pause More.",
+        r"\end{frame}",
+        r"\begin{frame}[plain,noframenumbering]{Divider}",  # 9-10: left out, takes no number
+        r"\end{frame}",
+        r"\begin{frame}[label=solution-a]{Solution}",       # 11-12: left out of the exercise sheet
+        r"\end{frame}",
+    ])
+    view = sheet_view(part, ("predict-",)).split("\n")
+    assert len(view) == 12
+    assert view[:4] == part.split("\n")[:4]
+    assert view[4].startswith(r"\stepcounter{framenumber}") and view[5:8] == ["", "", ""]
+    assert view[8:10] == ["", ""]
+    assert view[10].startswith(r"\stepcounter{framenumber}") and view[11] == ""
+    # the answer key keeps the solution too
+    assert sheet_view(part, ("predict-", "solution-")).split("\n")[10:] == part.split("\n")[10:]
