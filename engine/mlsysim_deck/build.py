@@ -567,6 +567,15 @@ def listing_failure(src: Path, returncode: int, stderr: str, ran: Path | None = 
 # --- figures -----------------------------------------------------------------------------------
 
 
+def check_specs(spec_dir: Path) -> None:
+    """Load every spec file (checked with pint where its bytes are new): a wrong unit, a missing field
+    or a bad value raises the SpecError naming its file and line."""
+    from mlsysim import spec
+
+    for path in sorted(Path(spec_dir).glob("*.toml")):
+        spec.load(path.stem)
+
+
 @reported
 def run_figure(script: Path, out_pdf: Path, spec_dir: Path) -> dict:
     """Run figures/<name>.py's main(out_path) in this process, recording the spec values it reads."""
@@ -575,6 +584,7 @@ def run_figure(script: Path, out_pdf: Path, spec_dir: Path) -> dict:
     from .lint import lint_file, printed_claims
 
     script = Path(script)
+    check_specs(spec_dir)  # a bad spec value fails here as it does in the claims task, with the same message
     problems = lint_file(script, printed_claims(Path(out_pdf).parent.parent / "claims"))
     if problems:  # a number typed into a label: the hard-coded-number lint, as for templates
         raise BuildError("\nerror: ".join(problems))
