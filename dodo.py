@@ -181,7 +181,7 @@ def task_listing():
         used = [str(CLAIMS_DIR / f"{c}.json") for c in B.listing_claims(src.read_text(encoding="utf-8"))]
         yield {"name": f"{part}/{src.stem}",
                "actions": [(B.run_listing, [src, out, ENGINE, SPECS, CLAIMS_DIR])],
-               "file_dep": [str(src)] + ENGINE_SOURCES + used,
+               "file_dep": [str(src)] + ENGINE_SOURCES + used + [str(TEMPLATES / "beamerthememlsysim.sty")],
                "task_dep": ["claims"],
                "uptodate": _spec_uptodate(),
                "targets": [str(out / f"{src.stem}.py"), str(out / f"{src.stem}.out")]}
