@@ -303,9 +303,10 @@ ASSUMPTION_UNITS.update({  # Reality check: measured kernel rates ([measured_<ac
 def _cache_path(text: str) -> Path | None:
     import hashlib
 
-    root = os.environ.get("MLSYSIM_CACHE") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "mlsysim")
-    if root in ("0", "off"):
+    from .units import cache_root
+
+    root = cache_root()
+    if root is None:
         return None
     schema = repr((sorted((k, sorted(v.items())) for k, v in (FIELDS | EXTRA_FIELDS).items()),
                    sorted(ASSUMPTION_UNITS.items())))
