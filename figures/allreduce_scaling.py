@@ -2,7 +2,7 @@
 import mlsysim
 from mlsysim_deck.workload import AR_MESSAGE as MESSAGE  # the slide's example: 1 GB of gradients
 
-from _style import FIGSIZE, SEQUENCE, plt, save
+from _style import FIGSIZE, SEQUENCE, save, subplots
 
 GPUS = [2 ** k for k in range(1, 14)]
 
@@ -10,7 +10,7 @@ GPUS = [2 ** k for k in range(1, 14)]
 def main(out_path):
     c = mlsysim.Systems.Clusters.Research_256  # the cluster of the slide's AllReduce claims
     f = mlsysim.core.formulas
-    fig, ax = plt.subplots(figsize=FIGSIZE["allreduce_scaling"])
+    fig, ax = subplots(figsize=FIGSIZE["allreduce_scaling"])
     links = ((f"NVLink ({c.scaleup_bw / 1e9:.0f} GB/s each way)", c.scaleup_bw, c.scaleup_latency, SEQUENCE[2]),
              (f"{c.link.si('name')} ({c.scaleout_bw / 1e9:.0f} GB/s each way)", c.scaleout_bw,
               c.scaleout_latency, SEQUENCE[0]))

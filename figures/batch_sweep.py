@@ -5,7 +5,7 @@ import mlsysim
 from mlsysim import Engine
 from mlsysim_deck.workload import SHORT_CONTEXT, context
 
-from _style import FIGSIZE, SEQUENCE, plt, save
+from _style import FIGSIZE, SEQUENCE, save, subplots
 
 BATCHES = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024]
 
@@ -13,7 +13,7 @@ BATCHES = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024]
 def main(out_path):
     llama, hw = mlsysim.Models.Language.Llama3_8B, mlsysim.Hardware.Cloud.H100
     CONTEXTS = [0, SHORT_CONTEXT, context()]  # no KV cache, a short context, the serving context
-    fig, ax = plt.subplots(figsize=FIGSIZE["batch_sweep"])
+    fig, ax = subplots(figsize=FIGSIZE["batch_sweep"])
     sweep = Engine.sweep(llama, hw, batch_size=np.array(BATCHES)[None, :], seq_len=np.array(CONTEXTS)[:, None])
     for color, ctx, tput, bound in zip(SEQUENCE, CONTEXTS, sweep.throughput, sweep.compute_bound):
         ax.loglog(BATCHES, tput, "-", color=color, label=f"context {ctx:,d} tokens")

@@ -1,14 +1,14 @@
 """Pipeline bubble (P-1)/(M+P-1) against the number of microbatches, for several stage counts."""
 from mlsysim.core import formulas
 
-from _style import FIGSIZE, SEQUENCE, plt, save
+from _style import FIGSIZE, SEQUENCE, save, subplots
 
 STAGES = [2, 4, 8, 16]
 MICROBATCHES = list(range(1, 65))
 
 
 def main(out_path):
-    fig, ax = plt.subplots(figsize=FIGSIZE["bubble_fraction"])
+    fig, ax = subplots(figsize=FIGSIZE["bubble_fraction"])
     for color, p in zip(SEQUENCE, STAGES):
         ax.plot(MICROBATCHES, [100 * formulas.bubble_fraction(p, m) for m in MICROBATCHES], "-", color=color,
                 label=f"P = {p} stages")

@@ -1,7 +1,7 @@
 """Cluster MTBF against GPU count: failures of independent GPUs add up."""
 import mlsysim
 
-from _style import FIGSIZE, LABEL_BOX, SEQUENCE, plt, save
+from _style import FIGSIZE, LABEL_BOX, SEQUENCE, save, subplots
 
 GPUS = [2 ** k for k in range(3, 18)]
 
@@ -10,7 +10,7 @@ def main(out_path):
     frontier = mlsysim.Systems.Clusters.Frontier_8K
     per_gpu = frontier.spec.si("gpu_mtbf")
     hours = [mlsysim.core.formulas.cluster_mtbf(per_gpu, n) / 3600 for n in GPUS]
-    fig, ax = plt.subplots(figsize=FIGSIZE["cluster_mtbf"])
+    fig, ax = subplots(figsize=FIGSIZE["cluster_mtbf"])
     ax.loglog(GPUS, hours, "-o", color=SEQUENCE[0], ms=3)
     for label, h, color in (("1 week", 168, SEQUENCE[2]), ("1 day", 24, SEQUENCE[1]), ("1 hour", 1, SEQUENCE[3])):
         ax.axhline(h, color=color, lw=0.8, ls="--")

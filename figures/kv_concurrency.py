@@ -4,7 +4,7 @@ import mlsysim
 from mlsysim.registry import assumption, precision_bytes
 from mlsysim.serving import kv_bytes_per_request, kv_bytes_per_request_mha
 
-from _style import FIGSIZE, SEQUENCE, plt, save
+from _style import FIGSIZE, SEQUENCE, save, subplots
 
 CONTEXTS = [512, 1024, 2048, 3072, 4096, 5120, 6144, 7168, 8192]
 
@@ -15,7 +15,7 @@ def main(out_path):
     page = int(assumption("paging", "page_tokens"))
     cb = mlsysim.ContinuousBatchingModel()
     runs = [cb.solve(llama, hw, seq_len=s, page_size=page) for s in CONTEXTS]
-    fig, (a, c) = plt.subplots(1, 2, figsize=FIGSIZE["kv_concurrency"])
+    fig, (a, c) = subplots(1, 2, figsize=FIGSIZE["kv_concurrency"])
     a.plot(CONTEXTS, [kv_bytes_per_request(llama, s, b) / 1e9 for s in CONTEXTS], "o-", color=SEQUENCE[0],
            ms=3, label=f"as stored (GQA, {llama.spec.si('num_kv_heads')} KV heads)")
     a.plot(CONTEXTS, [kv_bytes_per_request_mha(llama, s, b) / 1e9 for s in CONTEXTS], "s--", color=SEQUENCE[5],

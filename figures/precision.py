@@ -4,7 +4,7 @@ from mlsysim import spec
 from mlsysim.registry import precision_bytes
 from mlsysim_deck.workload import context, serving_precision
 
-from _style import FIGSIZE, SEQUENCE, plt, save
+from _style import FIGSIZE, SEQUENCE, save, subplots
 
 PRECISIONS = ["fp32", "fp16", "int8", "int4"]  # tables of specs/precisions.toml (their bits and names)
 BATCH = 1  # decode one request at a time, as the compression table does
@@ -16,7 +16,7 @@ def main(out_path):
     runs = [comp.solve(llama, hw, method="quantization", target_bitwidth=precision_bytes(p) * 8,
                        batch_size=BATCH) for p in PRECISIONS]
     labels = [spec.entry("precisions", p).si("name") for p in PRECISIONS]
-    fig, (a, c) = plt.subplots(1, 2, figsize=FIGSIZE["precision"])
+    fig, (a, c) = subplots(1, 2, figsize=FIGSIZE["precision"])
     a.bar(labels, [r.compressed_bytes / 1e9 for r in runs], color=SEQUENCE[:4])
     a.set_ylabel("Weights (GB)")
     a.axhline(hw.si("memory_capacity") / 1e9, color="black", lw=0.8, ls=":")

@@ -6,7 +6,7 @@ import mlsysim
 from mlsysim import Engine
 from mlsysim_deck.workload import RESNET_BATCH, accelerators, context
 
-from _style import FIGSIZE, LABEL_BOX, accelerator_colors, plt, save
+from _style import FIGSIZE, LABEL_BOX, accelerator_colors, save, subplots
 
 BATCHES = [1, 4, 16, 64, 256]
 
@@ -14,7 +14,7 @@ BATCHES = [1, 4, 16, 64, 256]
 def main(out_path):
     cloud = mlsysim.Hardware.Cloud
     llama, resnet = mlsysim.Models.Language.Llama3_8B, mlsysim.Models.Vision.ResNet50
-    fig, ax = plt.subplots(figsize=FIGSIZE["roofline"])
+    fig, ax = subplots(figsize=FIGSIZE["roofline"])
     ai = np.logspace(-1, 5, 400)
     lineup = accelerators("lineup")
     colors = accelerator_colors([hw.key for hw in lineup])

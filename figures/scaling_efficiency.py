@@ -2,7 +2,7 @@
 import mlsysim
 from mlsysim_deck.workload import SCALE_BATCH as BATCH, SCALE_MICRO as MICRO, SCALE_SEQ as SEQ  # as the slide's table
 
-from _style import FIGSIZE, SEQUENCE, plt, save
+from _style import FIGSIZE, SEQUENCE, save, subplots
 
 GPUS = [8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192]
 
@@ -13,7 +13,7 @@ def main(out_path):
     configs = ((mlsysim.Models.Language.Llama3_8B, 1, 1, SEQUENCE[1]),
                (mlsysim.Models.Language.Llama3_70B, 8, 1, SEQUENCE[0]),
                (mlsysim.Models.Language.Llama3_70B, 8, 4, SEQUENCE[3]))
-    fig, ax = plt.subplots(figsize=FIGSIZE["scaling_efficiency"])
+    fig, ax = subplots(figsize=FIGSIZE["scaling_efficiency"])
     for model, tp, pp, color in configs:
         points = [(n, dm.solve(model, c.subset(n), batch_size=BATCH, tp_size=tp, pp_size=pp,
                                microbatch_count=MICRO, seq_len=SEQ)) for n in GPUS]

@@ -1,7 +1,7 @@
 """TTFT (prefill) and ITL (one decode step) of Llama-3 8B across the accelerator line-up (specs/hardware.toml)."""
 from mlsysim_deck.workload import accelerators, context, one_request
 
-from _style import FIGSIZE, accelerator_colors, plt, save
+from _style import FIGSIZE, accelerator_colors, save, subplots
 
 
 def main(out_path):
@@ -10,7 +10,7 @@ def main(out_path):
     results = [one_request(hw) for hw in lineup]
     names = [hw.name for hw in lineup]
     colors = list(accelerator_colors(KEYS).values())
-    fig, (a, b) = plt.subplots(1, 2, figsize=FIGSIZE["serving_hw"])
+    fig, (a, b) = subplots(1, 2, figsize=FIGSIZE["serving_hw"])
     a.bar(range(len(KEYS)), [r.ttft_s * 1e3 for r in results], color=colors)
     a.set_title("TTFT: prefill\n(compute-bound)")
     a.set_ylabel("ms")

@@ -2,7 +2,7 @@
 import mlsysim
 from mlsysim_deck.workload import SCALE_BATCH as BATCH, SCALE_MICRO as MICRO, SCALE_SEQ as SEQ  # as the scaling table
 
-from _style import FIGSIZE, LABEL_BOX, SEQUENCE, plt, save
+from _style import FIGSIZE, LABEL_BOX, SEQUENCE, save, subplots
 
 GPUS = [8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192]
 
@@ -10,7 +10,7 @@ GPUS = [8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192]
 def main(out_path):
     cluster = mlsysim.Systems.Clusters.Frontier_8K
     dm = mlsysim.DistributedModel()
-    fig, ax = plt.subplots(figsize=FIGSIZE["speedup_curve"])
+    fig, ax = subplots(figsize=FIGSIZE["speedup_curve"])
     ax.plot([0, GPUS[-1]], [0, GPUS[-1]], "--", color="#8C8C8C", lw=1, label="ideal: N")
     # (model, TP degree, colour, where its end label sits: offset in points and alignment)
     for model, tp, color, offset, align in ((mlsysim.Models.Language.Llama3_70B, 8, SEQUENCE[0], (-4, -11), "right"),
