@@ -204,6 +204,15 @@ def _errata_loops(tree, errata: list[str]) -> dict[int, list[str]]:
     return found
 
 
+def parsed(env: jinja2.Environment, path: Path, source: str) -> nodes.Template:
+    """The template's syntax tree, parsed once per environment and source (the analyses only read it)."""
+    trees = env.__dict__.setdefault("_mlsysim_trees", {})
+    key = (str(path), source)
+    if key not in trees:
+        trees[key] = env.parse(source, name=path.name, filename=str(path))
+    return trees[key]
+
+
 def analyse(env: jinja2.Environment, path: Path, compared: dict[str, list[str]] | None = None,
             errata: list[str] | None = None) -> list[Use]:
     """Every helper call of a template, with line and frame; non-literal arguments are errors.
@@ -214,7 +223,7 @@ def analyse(env: jinja2.Environment, path: Path, compared: dict[str, list[str]] 
     the claim ids of build/claims/errata.json; none before the claims are evaluated)."""
     source = path.read_text(encoding="utf-8")
     try:
-        tree = env.parse(source, name=path.name, filename=str(path))
+        tree = parsed(env, path, source)
     except jinja2.TemplateSyntaxError as err:
         raise RenderError(syntax_error(env, err, path)) from None
     titles = frame_titles(source)
@@ -255,7 +264,7 @@ def notes(env: jinja2.Environment, path: Path) -> list[Note]:
     """Every note() call block of a template, with its literal minutes and FLEX tag."""
     source = path.read_text(encoding="utf-8")
     try:
-        tree = env.parse(source, name=path.name, filename=str(path))
+        tree = parsed(env, path, source)
     except jinja2.TemplateSyntaxError as err:
         raise RenderError(f"{path}:{err.lineno}: {err.message}") from None
     titles = frame_titles(source)
@@ -279,7 +288,7 @@ def notes(env: jinja2.Environment, path: Path) -> list[Note]:
 def answer_blocks(env: jinja2.Environment, path: Path) -> list[tuple[int, str, str]]:
     """(line, frame title, frame label) of every answer() call block, in template order."""
     source = path.read_text(encoding="utf-8")
-    tree = env.parse(source, name=path.name, filename=str(path))
+    tree = parsed(env, path, source)
     titles, labels = frame_titles(source), frame_labels(source)
     return [(b.call.lineno, frame_at(titles, b.call.lineno), frame_at(labels, b.call.lineno))
             for b in tree.find_all(nodes.CallBlock)
