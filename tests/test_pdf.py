@@ -78,12 +78,16 @@ def test_a_wrong_value_at_its_mark_is_found_with_part_frame_page_and_claim(uses)
     assert problems[0].endswith("claim dist.node_gpus should read '4' but the page shows '8' there")
 
 
-MINI = r"""\renewcommand\encodingdefault{OT1}\fontencoding{OT1}\selectfont
+# A small deck's head, as the build's masters begin (templates/deck.tex.j2): the class in OT1, the
+# packages (precompiled into a format by compile_pdf), the dump point, then fonts and theme.
+MINI_HEAD = r"""\renewcommand\encodingdefault{OT1}\fontencoding{OT1}\selectfont
 \documentclass[aspectratio=169,11pt]{beamer}
 \input{preamble}
 \csname endofdump\endcsname
 \input{preamble-fonts}
-\begin{document}
+"""
+
+MINI = MINI_HEAD + r"""\begin{document}
 \begin{frame}{Marks}
   A node has \claim{t:node:1}{4} GPUs; the cluster has 8 nodes.
   \begin{itemize}
@@ -281,12 +285,7 @@ def test_no_tooling_words_on_a_slide(material):
             if "the reference" in text.lower() and i not in errata_pages] == []
 
 
-LISTING_MINI = r"""\renewcommand\encodingdefault{OT1}\fontencoding{OT1}\selectfont
-\documentclass[aspectratio=169,11pt]{beamer}
-\input{preamble}
-\csname endofdump\endcsname
-\input{preamble-fonts}
-\begin{document}
+LISTING_MINI = MINI_HEAD + r"""\begin{document}
 \begin{frame}[fragile]{Listing}
 \mlslisting{code.py}{code.out}
 \end{frame}
