@@ -175,3 +175,20 @@ def test_model_name_with_latex_special_characters(built_repo):
     flat = re.sub(r"\s+", " ", text)
     assert f"The model: {ODD_NAME}." in flat  # the slide text, every character as written
     assert flat.count(ODD_NAME) >= 2  # and the listing's output
+
+
+# --- a package that is not installed -----------------------------------------------------------
+
+
+def test_a_missing_package_names_its_preamble_line(built_repo):
+    # The packages are precompiled into a format: a package TeX cannot find stops that step, and
+    # the error names the preamble line that asks for it (TeX itself stops a line further on).
+    repo = built_repo
+    preamble = repo / "templates" / "preamble.tex"
+    line = _line_of(preamble, r"\usepackage{booktabs}")
+    _edit(preamble, "\\usepackage{booktabs}\n", "\\usepackage{booktabs}\n\\usepackage{nosuchpackage}\n")
+    error, _ = failed_build(repo)
+    assert error.startswith(f"error: templates/preamble.tex:{line + 1}: LaTeX Error: File `nosuchpackage.sty' "
+                            "not found"), error
+    assert not (repo / "build" / "deck.pdf").exists()
+    assert not list((repo / "build" / "tex").glob("preamble-*-*.fmt"))  # no half-made format

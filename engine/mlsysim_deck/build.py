@@ -932,6 +932,10 @@ def latex_failure(log_text: str, build_dir: Path, log: Path) -> str | None:
         tex, number, message = Path(m.group(1)), int(m.group(2)), m.group(3).strip()
         if not tex.is_absolute():
             tex = (build_dir / tex).resolve()
+        missing = _missing_file(lines[:i]) if message.startswith("Emergency stop") else None
+        if missing:  # TeX asked for another file name, read none, and stopped a line further on
+            number = _line_naming(tex, number, missing.rsplit(".", 1)[0])
+            message = f"LaTeX Error: File `{missing}' not found: check its name, or install the TeX Live package that has it"
         context = [x for x in lines[i + 1:i + 4] if x.strip()]
         where = f"{shown_path(tex)}:{number}"
         tail = f"\n  full log: {shown_path(log)}" + "".join(f"\n  {x}" for x in context)
@@ -953,6 +957,27 @@ def latex_failure(log_text: str, build_dir: Path, log: Path) -> str | None:
         if ln.startswith("!"):
             return f"{shown_path(build_dir / 'deck.tex')}: LaTeX {ln[1:].strip()}\n  full log: {shown_path(log)}"
     return None
+
+
+def _missing_file(lines: list[str]) -> str | None:
+    """The file of the last "! LaTeX Error: File `x.sty' not found." among these log lines."""
+    import re
+
+    for ln in reversed(lines):
+        m = re.match(r"^! LaTeX Error: File `([^']+)' not found", ln)
+        if m:
+            return m.group(1)
+    return None
+
+
+def _line_naming(tex: Path, number: int, name: str) -> int:
+    """The line at or above `number` whose text (outside a comment) names `name`, else `number`."""
+    if tex.exists():
+        lines = tex.read_text(encoding="utf-8", errors="replace").splitlines()
+        for n in range(min(number, len(lines)), 0, -1):
+            if name in lines[n - 1].split("%")[0]:
+                return n
+    return number
 
 
 def template_origin(tex: Path, number: int) -> str | None:
