@@ -896,7 +896,15 @@ def precompiled_preamble(build_dir: Path, templates_dir: Path, job: str, xelatex
                                  f"(full log: {shown_path(log)}):\n{proc.stdout[-2000:]}")
             os.replace(out / f"{made}.fmt", fmt)
             log.unlink(missing_ok=True)
+        os.utime(fmt)  # last used now: the formats kept are the ones used last
+        kept = sorted(out.glob("preamble-*.fmt"), key=lambda f: f.stat().st_mtime_ns, reverse=True)
+        for old in kept[FORMATS_KEPT:]:  # a preamble edited many times leaves no pile of 10 MB files
+            old.unlink(missing_ok=True)
     return fmt
+
+
+#: How many precompiled preambles build/tex keeps (the materials use two: slides and handout mode).
+FORMATS_KEPT = 4
 
 
 def _tex_live_stamp(xelatex: str) -> str:
