@@ -133,10 +133,10 @@ def _compares(part_dir: Path) -> bool:
 
 @B.reported
 def _render_part(part_dir, out_tex, out_uses, claim_ids, errata=False):
-    from mlsysim_deck.render import render_part
+    from mlsysim_deck.render import render_part, write_sheet_views
 
     render_part(Path(part_dir), SLIDES, TEMPLATES, CLAIMS_DIR, Path(out_tex), Path(out_uses))
-    B.write_sheet_views(Path(out_tex))  # the exercise sheet's and the answer key's frames of it
+    write_sheet_views(Path(out_tex), B.SHEETS)  # the exercise sheet's and the answer key's frames of it
     return {"claims": B.printed_claims(claim_ids, CLAIMS_DIR, errata)}  # what B.ClaimsUnchanged compares next time
 
 

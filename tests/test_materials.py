@@ -257,7 +257,7 @@ def test_a_sheet_view_keeps_its_frames_and_the_numbers_and_lines_of_the_others()
     # A sheet typesets its own view of each part: the frames it keeps as they are, every other frame
     # as the frame number it takes (so the footers read as the deck's) on as many lines (so a LaTeX
     # error's line still maps to the template).
-    from mlsysim_deck.build import sheet_view
+    from mlsysim_deck.render import sheet_view
 
     part = "\n".join([
         r"\section{x}",                                     # 1: outside any frame: kept
@@ -272,12 +272,16 @@ def test_a_sheet_view_keeps_its_frames_and_the_numbers_and_lines_of_the_others()
         r"\end{frame}",
         r"\begin{frame}[label=solution-a]{Solution}",       # 11-12: left out of the exercise sheet
         r"\end{frame}",
+        r"\begin{frame}[t,",                                # 13-15: options over two lines: kept
+        r"  label=predict-b]{Predict again}",
+        r"\end{frame}",
     ])
     view = sheet_view(part, ("predict-",)).split("\n")
-    assert len(view) == 12
+    assert len(view) == 15
+    assert view[12:] == part.split("\n")[12:]
     assert view[:4] == part.split("\n")[:4]
     assert view[4].startswith(r"\stepcounter{framenumber}") and view[5:8] == ["", "", ""]
     assert view[8:10] == ["", ""]
     assert view[10].startswith(r"\stepcounter{framenumber}") and view[11] == ""
     # the answer key keeps the solution too
-    assert sheet_view(part, ("predict-", "solution-")).split("\n")[10:] == part.split("\n")[10:]
+    assert sheet_view(part, ("predict-", "solution-")).split("\n")[10:12] == part.split("\n")[10:12]

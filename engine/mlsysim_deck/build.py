@@ -715,58 +715,8 @@ def material_frames(slides_root: Path, material: str) -> list[str]:
     return labels
 
 
-#: The sheets typeset from their own view of each part: the frames they keep, as the deck has them.
+#: The sheets typeset from their own view of each part (render.sheet_view): the frames they keep.
 SHEETS = ("exercises", "solutions")
-
-
-def sheet_kinds(material: str) -> tuple[str, ...]:
-    """The frame-label prefixes a sheet keeps: the exercise sheet its setup, predictions, quizzes and
-    exercises; the answer key those and the solutions."""
-    from .render import SHEET_KINDS, SOLUTION_KIND
-
-    return SHEET_KINDS + ((SOLUTION_KIND,) if material == "solutions" else ())
-
-
-def sheet_view(tex: str, kinds: tuple[str, ...]) -> str:
-    """A rendered part as a sheet sees it: every frame whose label does not start with one of `kinds`
-    becomes the frame number it would take (`\\stepcounter{framenumber}`), its other lines blank.
-
-    Beamer typesets a frame that \\includeonlyframes leaves out once, into a box it throws away: the
-    sheets paid for every frame of the deck.  This view keeps their frame numbers (the deck's) and
-    their line numbers (so the part's line map still names the template line of a LaTeX error)."""
-    import re
-
-    lines = tex.split("\n")
-    out, i = [], 0
-    while i < len(lines):
-        line = lines[i]
-        if "\\begin{frame}" not in line.split("%")[0]:
-            out.append(line)
-            i += 1
-            continue
-        end = next(j for j in range(i, len(lines)) if "\\end{frame}" in lines[j].split("%")[0])
-        label = re.search(r"label=([^,\]]+)", line)
-        if label and label.group(1).strip().startswith(kinds):
-            out.extend(lines[i:end + 1])
-        else:
-            numbered = "noframenumbering" not in line
-            out.append("\\stepcounter{framenumber}% a frame this sheet leaves out" if numbered else "")
-            out.extend([""] * (end - i))
-        i = end + 1
-    return "\n".join(out)
-
-
-def write_sheet_views(out_tex: Path) -> None:
-    """build/slides/<part>.<sheet>.tex (and its line map) for each sheet, from build/slides/<part>.tex."""
-    from .render import line_map_path
-
-    out_tex = Path(out_tex)
-    text = out_tex.read_text(encoding="utf-8")
-    line_map = line_map_path(out_tex).read_text(encoding="utf-8")
-    for sheet in SHEETS:
-        view = out_tex.with_name(f"{out_tex.stem}.{sheet}.tex")
-        write_text_atomic(view, sheet_view(text, sheet_kinds(sheet)))
-        write_text_atomic(line_map_path(view), line_map)
 
 
 @reported

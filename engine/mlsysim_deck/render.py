@@ -682,3 +682,52 @@ def render_part(part_dir: Path, slides_root: Path, templates_dir: Path, claims_d
     write_text_atomic(line_map_path(out_tex), "\n".join(origins) + "\n")
     write_text_atomic(out_uses, json.dumps({"part": part_dir.name, "uses": records, "reveals": reveals}, indent=1,
                                            ensure_ascii=False) + "\n")
+
+
+# --- the sheets' view of a part ----------------------------------------------------------------
+
+
+def sheet_kinds(material: str) -> tuple[str, ...]:
+    """The frame-label prefixes a sheet keeps: the exercise sheet its setup, predictions, quizzes and
+    exercises; the answer key those and the solutions."""
+    return SHEET_KINDS + ((SOLUTION_KIND,) if material == "solutions" else ())
+
+
+def sheet_view(tex: str, kinds: tuple[str, ...]) -> str:
+    """A rendered part as a sheet sees it: every frame whose label does not start with one of `kinds`
+    becomes the frame number it would take (`\\stepcounter{framenumber}`), its other lines blank.
+
+    Beamer typesets a frame that \\includeonlyframes leaves out once, into a box it throws away: the
+    sheets paid for every frame of the deck.  This view keeps their frame numbers (the deck's) and
+    their line numbers (so the part's line map still names the template line of a LaTeX error)."""
+    lines = tex.split("\n")
+    out, i = [], 0
+    while i < len(lines):
+        line = lines[i]
+        if "\\begin{frame}" not in line.split("%")[0]:
+            out.append(line)
+            i += 1
+            continue
+        end = next(j for j in range(i, len(lines)) if "\\end{frame}" in lines[j].split("%")[0])
+        # the frame's options, however many lines they take: \begin{frame}<overlays>[options]
+        options = re.search(r"\\begin\{frame\}\s*(?:<[^>]*>)?\s*\[([^\]]*)\]", "\n".join(lines[i:end + 1]))
+        label = re.search(r"label=([^,\]]+)", options.group(1)) if options else None
+        if label and label.group(1).strip().startswith(kinds):
+            out.extend(lines[i:end + 1])
+        else:
+            numbered = not (options and "noframenumbering" in options.group(1))
+            out.append("\\stepcounter{framenumber}% a frame this sheet leaves out" if numbered else "")
+            out.extend([""] * (end - i))
+        i = end + 1
+    return "\n".join(out)
+
+
+def write_sheet_views(out_tex: Path, sheets: tuple[str, ...]) -> None:
+    """build/slides/<part>.<sheet>.tex (and its line map) for each sheet, from build/slides/<part>.tex."""
+    out_tex = Path(out_tex)
+    text = out_tex.read_text(encoding="utf-8")
+    line_map = line_map_path(out_tex).read_text(encoding="utf-8")
+    for sheet in sheets:
+        view = out_tex.with_name(f"{out_tex.stem}.{sheet}.tex")
+        write_text_atomic(view, sheet_view(text, sheet_kinds(sheet)))
+        write_text_atomic(line_map_path(view), line_map)
