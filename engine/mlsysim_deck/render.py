@@ -265,8 +265,8 @@ def notes(env: jinja2.Environment, path: Path) -> list[Note]:
     source = path.read_text(encoding="utf-8")
     try:
         tree = parsed(env, path, source)
-    except jinja2.TemplateSyntaxError as err:
-        raise RenderError(f"{path}:{err.lineno}: {err.message}") from None
+    except jinja2.TemplateSyntaxError as err:  # as the part's own task reports it (the schedule may run first)
+        raise RenderError(syntax_error(env, err, path)) from None
     titles = frame_titles(source)
     found = []
     for block in tree.find_all(nodes.CallBlock):
