@@ -74,10 +74,8 @@ def slide_uses(slides_root: Path, templates_dir: Path) -> dict[str, list[tuple[i
     prints is stated in its frame's note): where an erratum's claim is shown."""
     from jinja2 import nodes
 
-    import jinja2
-
     from .build import parts
-    from .render import RenderError, environment, frame_at, frame_titles, syntax_error
+    from .render import environment, frame_at, frame_titles, parsed
 
     env = environment([Path(slides_root), Path(templates_dir)])
     found: dict[str, list] = {}
@@ -86,10 +84,7 @@ def slide_uses(slides_root: Path, templates_dir: Path) -> dict[str, list[tuple[i
         if meta.get("appendix") or not template.exists():
             continue
         source = template.read_text(encoding="utf-8")
-        try:
-            tree = env.parse(source, name=template.name, filename=str(template))
-        except jinja2.TemplateSyntaxError as err:  # that part's own error, as its own task reports it
-            raise RenderError(syntax_error(env, err, template)) from None
+        tree = parsed(env, template, source)  # a syntax error is that part's own, as its task reports it
         in_notes = set()
         for block in tree.find_all(nodes.CallBlock):
             if isinstance(block.call.node, nodes.Name) and block.call.node.name == "note":

@@ -127,13 +127,16 @@ def frame_titles(source: str) -> list[tuple[int, str]]:
     return found
 
 
+def frame_label(options: str | None) -> str:
+    """The label= of a frame's options ("t,label=predict-vendors" -> "predict-vendors"); "" if none."""
+    label = re.search(r"(?:^|,)\s*label\s*=\s*([^,\s]+)", options or "")
+    return label.group(1) if label else ""
+
+
 def frame_labels(source: str) -> list[tuple[int, str]]:
     """(line, label) of every frame opened in the template source; "" for a frame without label=."""
-    found = []
-    for m in FRAME_TITLE.finditer(source):
-        label = re.search(r"(?:^|,)\s*label\s*=\s*([^,\s]+)", m.group("options") or "")
-        found.append((source.count("\n", 0, m.start()) + 1, label.group(1) if label else ""))
-    return found
+    return [(source.count("\n", 0, m.start()) + 1, frame_label(m.group("options")))
+            for m in FRAME_TITLE.finditer(source)]
 
 
 #: Frame labels by kind (``\\begin{frame}[label=predict-vendors]``): the exercise sheet holds the
@@ -205,11 +208,17 @@ def _errata_loops(tree, errata: list[str]) -> dict[int, list[str]]:
 
 
 def parsed(env: jinja2.Environment, path: Path, source: str) -> nodes.Template:
-    """The template's syntax tree, parsed once per environment and source (the analyses only read it)."""
+    """The template's syntax tree, parsed once per environment and source (the analyses only read it).
+
+    A syntax error is a RenderError at the author's line: every task that reads a part's template
+    (the part, the errata table, the schedule) reports it in the same words, whichever fails first."""
     trees = env.__dict__.setdefault("_mlsysim_trees", {})
     key = (str(path), source)
     if key not in trees:
-        trees[key] = env.parse(source, name=path.name, filename=str(path))
+        try:
+            trees[key] = env.parse(source, name=path.name, filename=str(path))
+        except jinja2.TemplateSyntaxError as err:
+            raise RenderError(syntax_error(env, err, path)) from None
     return trees[key]
 
 
@@ -222,10 +231,7 @@ def analyse(env: jinja2.Environment, path: Path, compared: dict[str, list[str]] 
     ``claim("*", e.claim)`` inside ``\\BLOCK{for rows in errata_pages()}`` one per erratum (`errata`,
     the claim ids of build/claims/errata.json; none before the claims are evaluated)."""
     source = path.read_text(encoding="utf-8")
-    try:
-        tree = parsed(env, path, source)
-    except jinja2.TemplateSyntaxError as err:
-        raise RenderError(syntax_error(env, err, path)) from None
+    tree = parsed(env, path, source)
     titles = frame_titles(source)
     loops = _comparison_loops(tree, path, comparisons() if compared is None else compared)
     loops |= _errata_loops(tree, errata or [])
@@ -263,10 +269,7 @@ class Note:
 def notes(env: jinja2.Environment, path: Path) -> list[Note]:
     """Every note() call block of a template, with its literal minutes and FLEX tag."""
     source = path.read_text(encoding="utf-8")
-    try:
-        tree = parsed(env, path, source)
-    except jinja2.TemplateSyntaxError as err:  # as the part's own task reports it (the schedule may run first)
-        raise RenderError(syntax_error(env, err, path)) from None
+    tree = parsed(env, path, source)
     titles = frame_titles(source)
     found = []
     for block in tree.find_all(nodes.CallBlock):
@@ -709,13 +712,13 @@ def sheet_view(tex: str, kinds: tuple[str, ...]) -> str:
             i += 1
             continue
         end = next(j for j in range(i, len(lines)) if "\\end{frame}" in lines[j].split("%")[0])
-        # the frame's options, however many lines they take: \begin{frame}<overlays>[options]
-        options = re.search(r"\\begin\{frame\}\s*(?:<[^>]*>)?\s*\[([^\]]*)\]", "\n".join(lines[i:end + 1]))
-        label = re.search(r"label=([^,\]]+)", options.group(1)) if options else None
-        if label and label.group(1).strip().startswith(kinds):
+        # the frame's options, however many lines they take, read as the frame labels are
+        options = FRAME_TITLE.search("\n".join(lines[i:end + 1])).group("options") or ""
+        label = frame_label(options)
+        if label and label.startswith(kinds):
             out.extend(lines[i:end + 1])
         else:
-            numbered = not (options and "noframenumbering" in options.group(1))
+            numbered = "noframenumbering" not in options
             out.append("\\stepcounter{framenumber}% a frame this sheet leaves out" if numbered else "")
             out.extend([""] * (end - i))
         i = end + 1
