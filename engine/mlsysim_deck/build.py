@@ -6,6 +6,7 @@ their tasks are up to date while those values are unchanged (`spec_inputs_unchan
 """
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -68,7 +69,6 @@ def reported(action):
 
     Any failure also removes the finished material (FINAL_OUTPUTS), saying so: after a failed
     build there is no deck.pdf that looks current but shows the sources as they were before."""
-    import functools
 
     @functools.wraps(action)
     def run(*args, **kwargs):
@@ -698,25 +698,22 @@ MATERIALS = {
 }
 
 
+#: The sheets typeset from their own view of each part (render.sheet_view): the frames they keep.
+SHEETS = ("exercises", "solutions")
+
+
 def material_frames(slides_root: Path, material: str) -> list[str]:
     """The frame labels a material keeps (\\includeonlyframes); empty: every frame."""
-    from .render import SHEET_KINDS, SOLUTION_KIND, frame_labels
+    from .render import frame_labels, sheet_kinds
 
-    if material == "exercises":
-        kinds = SHEET_KINDS
-    elif material == "solutions":
-        kinds = SHEET_KINDS + (SOLUTION_KIND,)
-    else:
+    if material not in SHEETS:
         return []
+    kinds = sheet_kinds(material)
     labels = ["sheet-title"]
     for part in parts(slides_root):
         source = (Path(slides_root) / part["dir"] / "slides.tex.j2").read_text(encoding="utf-8")
         labels += [label for _, label in frame_labels(source) if label.startswith(kinds)]
     return labels
-
-
-#: The sheets typeset from their own view of each part (render.sheet_view): the frames they keep.
-SHEETS = ("exercises", "solutions")
 
 
 @reported
@@ -789,9 +786,7 @@ def compile_pdf(build_dir: Path, templates_dir: Path, job: str = "deck") -> None
         if proc.returncode != 0:
             for partial in (f"{job}.pdf", f"{job}.xdv"):  # a halted run leaves no half-made output behind
                 (out / partial).unlink(missing_ok=True)
-            text = log.read_text(errors="replace") if log.exists() else proc.stdout
-            raise BuildError(latex_failure(text, build_dir, log) or
-                             f"LaTeX failed on build/{job}.tex (full log: {shown_path(log)}):\n{proc.stdout[-2000:]}")
+            raise latex_error(proc, log, build_dir, f"on build/{job}.tex")
         if auxiliary() == before:
             break
     # moved, not copied: build/tex keeps no PDF, so no build (failed, or one that never reached this
@@ -838,14 +833,11 @@ def precompiled_preamble(build_dir: Path, templates_dir: Path, job: str, xelatex
                                    f"-jobname={made}", f"-output-directory={out}", "&xelatex", "mylatexformat.ltx",
                                    f"{job}.tex"], cwd=build_dir, env=env, capture_output=True, text=True,
                                   errors="replace")
-            log = out / f"{made}.log"
             if proc.returncode != 0 or not (out / f"{made}.fmt").exists():
-                text = log.read_text(errors="replace") if log.exists() else proc.stdout
-                raise BuildError(latex_failure(text, build_dir, log) or
-                                 f"LaTeX failed making the preamble's format from build/{job}.tex "
-                                 f"(full log: {shown_path(log)}):\n{proc.stdout[-2000:]}")
+                raise latex_error(proc, out / f"{made}.log", build_dir,
+                                  f"making the preamble's format from build/{job}.tex")
             os.replace(out / f"{made}.fmt", fmt)
-            log.unlink(missing_ok=True)
+            (out / f"{made}.log").unlink(missing_ok=True)
         os.utime(fmt)  # last used now: the formats kept are the ones used last
         kept = sorted(out.glob("preamble-*.fmt"), key=lambda f: f.stat().st_mtime_ns, reverse=True)
         for old in kept[FORMATS_KEPT:]:  # a preamble edited many times leaves no pile of 10 MB files
@@ -857,6 +849,15 @@ def precompiled_preamble(build_dir: Path, templates_dir: Path, job: str, xelatex
 FORMATS_KEPT = 4
 
 
+def latex_error(proc: subprocess.CompletedProcess, log: Path, build_dir: Path, what: str) -> BuildError:
+    """The error of a XeLaTeX run that failed: its first error at the template line (latex_failure),
+    else the end of what it printed."""
+    text = log.read_text(errors="replace") if log.exists() else proc.stdout
+    return BuildError(latex_failure(text, build_dir, log) or
+                      f"LaTeX failed {what} (full log: {shown_path(log)}):\n{proc.stdout[-2000:]}")
+
+
+@functools.cache  # one kpsewhich a process, however many materials it compiles
 def _tex_live_stamp(xelatex: str) -> str:
     """Which TeX Live made a format: the engine binary and its base format (an upgrade changes both)."""
     base = subprocess.run(["kpsewhich", "-engine=xetex", "xelatex.fmt"], capture_output=True, text=True).stdout.strip()

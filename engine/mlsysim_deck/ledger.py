@@ -12,6 +12,7 @@ box) and deterministic: the same build gives the same bytes.
 """
 from __future__ import annotations
 
+import functools
 import html
 import json
 import re
@@ -73,14 +74,20 @@ def number_name(value) -> str:
     return text
 
 
+@functools.cache  # a formula's expression is read once, however many claims call it
+def _from_srepr(text: str):
+    """The sympy object an srepr string (from build/equations.json) writes."""
+    import sympy as sp
+
+    return eval(text, vars(sp))  # noqa: S307 -- sympy's srepr, written by the equations task
+
+
 def substituted_mathml(record: dict, args: list, result) -> str:
     """MathML of `lhs = expr with the values put in = result` for one call of a formula (its record)."""
     import sympy as sp
 
-    namespace = vars(sp)
-    expr = eval(record["expr"], namespace)  # noqa: S307 -- sympy's srepr, written by the equations task
-    values = {eval(a, namespace): sp.Symbol(number_name(v)) for a, v in zip(record["args"], args)}  # noqa: S307
-    body = _printer().doprint(expr.xreplace(values))
+    values = {_from_srepr(a): sp.Symbol(number_name(v)) for a, v in zip(record["args"], args)}
+    body = _printer().doprint(_from_srepr(record["expr"]).xreplace(values))
     lhs = _printer().doprint(sp.Symbol(plain_name(record["lhs"])))
     out = _printer().doprint(sp.Symbol(number_name(result)))
     return _math(f"<mrow>{lhs}<mo>=</mo>{body}<mo>=</mo>{out}</mrow>")
