@@ -3,6 +3,7 @@ derivations, printed once into build/equations.json, and read from there without
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 
@@ -96,6 +97,7 @@ def test_a_wrong_teaching_form_fails_the_build_naming_the_frame(tmp_path, monkey
     from test_derivations import _dodo_tasks
 
     monkeypatch.setattr(teaching, "TEACHING", _wrong_ring())
+    monkeypatch.setenv("MLSYSIM_CACHE", "off")  # the cache is keyed on the sources, which this patch leaves alone
     (template, line), = slide_equations()["ring_allreduce_time"]
     out = tmp_path / "equations.json"
     with pytest.raises(BuildError) as err:
@@ -151,3 +153,27 @@ def test_rendering_a_slide_never_imports_sympy(tmp_path):
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "False"
     assert r"2\frac{N - 1}{N} \cdot \frac{M}{\beta}" in (tmp_path / "p.tex").read_text(encoding="utf-8")
+
+
+def test_the_proved_equations_are_cached_on_every_engine_source(tmp_path, monkeypatch):
+    # the cache only saves the 2 s of proofs: the same bytes with it and without it, and a cached
+    # copy is found only for the very same engine (one byte of any engine file moves the key)
+    from mlsysim_deck.equations import proved_before
+
+    monkeypatch.setenv("MLSYSIM_CACHE", str(tmp_path / "cache"))
+    first, again, without = tmp_path / "first.json", tmp_path / "again.json", tmp_path / "without.json"
+    write_equations(SLIDES, first)
+    assert proved_before() is not None and proved_before().read_bytes() == first.read_bytes()
+    write_equations(SLIDES, again)
+    monkeypatch.setenv("MLSYSIM_CACHE", "off")
+    assert proved_before() is None
+    write_equations(SLIDES, without)
+    assert first.read_bytes() == again.read_bytes() == without.read_bytes()
+
+    monkeypatch.setenv("MLSYSIM_CACHE", str(tmp_path / "cache"))
+    engine = tmp_path / "engine"
+    shutil.copytree(ROOT / "engine", engine, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+    assert proved_before(engine) == proved_before()
+    teaching_py = engine / "mlsysim" / "core" / "teaching.py"
+    teaching_py.write_text(teaching_py.read_text(encoding="utf-8") + "\n", encoding="utf-8")
+    assert proved_before(engine) != proved_before()

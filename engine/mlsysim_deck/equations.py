@@ -7,13 +7,24 @@ shows of it (`mlsysim_deck.ledger.formula_record`).  The task depends only on
 the derivations and the teaching forms, so a spec or prose edit never runs sympy again; rendering a
 slide reads the file (`read_equations`), without importing sympy.
 
+The proofs take about 2 s, and they follow from the engine's sources alone, so a proved
+build/equations.json is also kept in the user's cache folder (``~/.cache/mlsysim``, as the checked
+spec values are), keyed on every engine source file, sympy's version and Python's: a build from an
+empty build/ copies it instead of proving again, and any edit to the engine proves again.
+``MLSYSIM_CACHE=off`` turns it off.
+
 A teaching form that is not its derivation fails the build, naming each frame that shows the equation
 (template file:line and frame title) and both forms.
 """
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import re
+import sys
+import tempfile
+from importlib import metadata
 from pathlib import Path
 
 from .atomic import write_text_atomic
@@ -52,8 +63,54 @@ def mismatch_message(slides_root: Path, wrong) -> str:
     return "\nerror: ".join(paragraphs)
 
 
+def proved_before(engine: Path | None = None) -> Path | None:
+    """Where the cache keeps equations.json for this engine: keyed on the bytes of every source file
+    under engine/ (the derivations, the teaching forms, what they import, this printer), on sympy's
+    version and on Python's.  None when the cache is off."""
+    from mlsysim.units import cache_root
+
+    root = cache_root()
+    if root is None:
+        return None
+    engine = Path(engine or Path(__file__).resolve().parents[1])
+    key = hashlib.sha256(f"{sys.version}\0sympy {metadata.version('sympy')}".encode())
+    for source in sorted(engine.rglob("*.py")):
+        key.update(b"\0" + source.relative_to(engine).as_posix().encode() + b"\0" + source.read_bytes())
+    return Path(root) / f"equations-{key.hexdigest()[:32]}.json"
+
+
 def write_equations(slides_root: Path, out: Path) -> dict[str, str]:
-    """Prove the teaching forms, then write build/equations.json: formula name -> the slide's LaTeX."""
+    """Prove the teaching forms, then write build/equations.json: formula name -> the slide's LaTeX
+    (copied from the cache when this engine's proofs passed before)."""
+    cached = proved_before()
+    try:
+        text = cached.read_text(encoding="utf-8") if cached else None
+    except OSError:
+        text = None
+    if text is None:
+        text = prove_and_print(slides_root)
+        _keep(cached, text)
+    write_text_atomic(Path(out), text)
+    return json.loads(text)["equations"]
+
+
+def _keep(cached: Path | None, text: str) -> None:
+    """Store proved equations in the cache, whole or not at all; a read-only cache only costs time."""
+    if cached is None:
+        return
+    try:
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile("w", dir=cached.parent, delete=False, suffix=".tmp",
+                                         encoding="utf-8") as tmp:
+            tmp.write(text)
+        os.replace(tmp.name, cached)
+    except OSError:
+        pass
+
+
+def prove_and_print(slides_root: Path) -> str:
+    """Prove every teaching form equal to its derivation (a wrong one raises, naming its frames), then
+    print build/equations.json's text."""
     from mlsysim.core import derivations, teaching
 
     from .build import BuildError
@@ -66,9 +123,8 @@ def write_equations(slides_root: Path, out: Path) -> dict[str, str]:
     latex = {name: teaching.taught_latex(name) if name in teaching.TEACHING else derivations.latex_of(name)
              for name in sorted(derivations.FORMULAS)}
     ledger = {name: formula_record(name) for name in sorted(derivations.FORMULAS)}
-    write_text_atomic(Path(out), json.dumps({"equations": latex, "taught": sorted(teaching.TEACHING),
-                                             "ledger": ledger}, indent=1, ensure_ascii=False) + "\n")
-    return latex
+    return json.dumps({"equations": latex, "taught": sorted(teaching.TEACHING), "ledger": ledger},
+                      indent=1, ensure_ascii=False) + "\n"
 
 
 def read_equations(path: Path) -> dict[str, str]:
