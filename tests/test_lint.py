@@ -265,6 +265,29 @@ def test_undefined_name_is_an_error_with_line(tmp_path):
         _render(tmp_path, "a\nb\n\\VAR{bandwidth}\n")
 
 
+def test_a_template_compiled_before_renders_and_fails_as_a_fresh_one(tmp_path, monkeypatch):
+    # render.compiled_templates keeps compiled templates between runs: only a cache, so the second
+    # render (from it) prints the same text, and a template error names the same line
+    import jinja2
+
+    from mlsysim_deck import render
+
+    cache = tmp_path / "compiled"
+    cache.mkdir()
+    monkeypatch.setattr(render, "compiled_templates", lambda: jinja2.FileSystemBytecodeCache(str(cache)))
+    good = "\\begin{frame}{T}\n\\VAR{name} \\VAR{claim(\"a.b\")}\n\\end{frame}\n"
+    first = _render(tmp_path, good, name="R&D")
+    assert len(list(cache.iterdir())) == 1  # compiled once and kept
+    assert _render(tmp_path, good, name="R&D") == first == "\\begin{frame}{T}\nR\\&D \\claim{a.b}{1}\n\\end{frame}\n"
+    kept = []
+    for _ in range(2):  # a new source: compiled (in the same place), then read from the cache
+        with pytest.raises(RenderError, match=r"t.tex.j2:3: 'bandwidth' is undefined"):
+            _render(tmp_path, "a\nb\n\\VAR{bandwidth}\n")
+        (compiled,) = cache.iterdir()
+        kept.append((compiled.read_bytes(), compiled.stat().st_mtime_ns))
+    assert kept[0] == kept[1]  # the second render compiled nothing
+
+
 def test_text_is_latex_escaped_and_claims_pass(tmp_path):
     out = _render(tmp_path, "\\VAR{name} \\VAR{claim(\"a.b\")}", name="R&D_50%")
     assert out == "R\\&D\\_50\\% \\claim{a.b}{1}"

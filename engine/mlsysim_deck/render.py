@@ -8,7 +8,10 @@ only as ``\\VAR{claim("id")}``, which prints ``\\claim{<target>}{<text>}``; the 
 """
 from __future__ import annotations
 
+import functools
+import hashlib
 import json
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -92,6 +95,7 @@ def take_marks(text: str) -> tuple[str, list[tuple[str, int] | None]]:
 
 def environment(search_path: list[Path]) -> jinja2.Environment:
     return jinja2.Environment(
+        bytecode_cache=compiled_templates(),
         extensions=[LineMarks],
         loader=jinja2.FileSystemLoader([str(p) for p in search_path]),
         block_start_string=r"\BLOCK{", block_end_string="}",
@@ -101,6 +105,41 @@ def environment(search_path: list[Path]) -> jinja2.Environment:
         trim_blocks=True, lstrip_blocks=True, autoescape=False, keep_trailing_newline=True,
         undefined=jinja2.StrictUndefined, finalize=_finalize,
     )
+
+
+@functools.cache
+def compiled_templates() -> jinja2.BytecodeCache | None:
+    """Templates compiled to Python once, kept in the user's cache folder (~/.cache/mlsysim, never the
+    source tree): a spec edit re-renders five parts without compiling them again (0.1 s each).  Jinja
+    keys each on its file and source; the folder's name carries this file's own bytes (LineMarks and
+    the delimiters above are compiled in) and Jinja's version.  None when the cache is off."""
+    from mlsysim.units import cache_root
+
+    root = cache_root()
+    if root is None:
+        return None
+    key = hashlib.sha256(Path(__file__).read_bytes() + jinja2.__version__.encode()).hexdigest()[:16]
+    folder = Path(root) / f"jinja-{key}"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        _keep_newest(folder, KEPT_TEMPLATES)
+    except OSError:
+        return None  # a read-only home: templates compile on every run, which is only slower
+    return jinja2.FileSystemBytecodeCache(str(folder))
+
+
+#: Compiled templates kept: a repository has about ten, and each copy of it (the tests make dozens)
+#: compiles its own, so the oldest go.
+KEPT_TEMPLATES = 200
+
+
+def _keep_newest(folder: Path, keep: int) -> None:
+    entries = sorted(os.scandir(folder), key=lambda e: e.stat().st_mtime_ns, reverse=True)
+    for entry in entries[keep:]:
+        try:
+            os.unlink(entry.path)
+        except OSError:
+            pass  # another build removed it first
 
 
 # --- static analysis of a template ------------------------------------------------------------
