@@ -81,6 +81,13 @@ def test_a_computed_claim_shows_its_intermediate_values():
     for step in ("parameter_count", "matmul_parameters", "decode_bytes", "memory_time"):
         assert step in text
     assert "(the claim\u2019s value)" in text  # memory_time's result is the claim (in s, shown in ms)
+    # each call shows its values where the formula shows its symbols, term by term:
+    # Bytes_decode = B·KV_token·S + P_mm·b, at batch 1 and 4,096 tokens of context, with
+    # KV_token = 2·8·32·2·128 = 131,072 B and P_mm = 8.03e9 − 128,256·4,096 = 7.505e9 parameters
+    # at 2 B each: 1·131,072·4,096 + 7.505e9·2 = 1.555e10 B
+    maths = ["".join(m.itertext()) for m in claim_page("llama.memory_time").iter(f"{{{NS['m']}}}math")]
+    assert "Bytesdecode=B\u00b7KVtoken\u00b7S+Pmm\u00b7b" in maths
+    assert "Bytesdecode=1\u00b71.311\u00b7105\u00b74096+7.505\u00b7109\u00b72=1.555\u00b71010" in maths
 
 
 def test_a_workload_choice_says_it_has_no_formula_and_no_input():

@@ -12,7 +12,6 @@ box) and deterministic: the same build gives the same bytes.
 """
 from __future__ import annotations
 
-import functools
 import html
 import json
 import re
@@ -43,11 +42,18 @@ def _math(body: str) -> str:
     return f'<math xmlns="http://www.w3.org/1998/Math/MathML" display="block">{body}</math>'
 
 
+#: A formula's argument in its printed call: its index between two private-use characters (U+E000,
+#: which sympy's printer writes as a character reference).  The ledger puts each call's value there.
+SLOT = re.compile(r"<mi>&#57344;(\d+)&#57344;</mi>")
+
+
 def formula_record(name: str) -> dict:
     """What the ledger shows of formula `name`, worked out once by the `equations` task (sympy):
-    the MathML and LaTeX of `lhs = expr`, and the expression and its arguments (sympy's srepr) to put
-    a call's values into.  The ledger reads these from build/equations.json and runs no derivation."""
+    the MathML and LaTeX of `lhs = expr`, and the MathML of `lhs` and of `expr` with a slot for each
+    argument (`SLOT`), to put a call's values into.  The ledger reads these from build/equations.json
+    and imports no sympy."""
     import sympy as sp
+    from sympy.printing.mathml import MathMLPresentationPrinter
 
     from mlsysim.core import derivations, generate
 
@@ -57,12 +63,25 @@ def formula_record(name: str) -> dict:
              for s in f.expr.free_symbols if s in derivations._LATEX}
     expr = f.expr.xreplace(names)
     body = _printer().doprint(sp.Eq(sp.Symbol(plain_name(f.lhs)), expr, evaluate=False))
-    return {"mathml": _math(body), "latex": derivations.latex_of(name), "lhs": f.lhs,
-            "expr": sp.srepr(f.expr), "args": [sp.srepr(a) for a in f.args]}
+    slots = {names.get(arg, arg): i for i, arg in enumerate(f.args)}  # in the order the formula shows
+
+    class Slots(MathMLPresentationPrinter):
+        """Prints each argument as its slot, so a call's terms stand in the order of the formula's."""
+
+        def _print_Symbol(self, sym, style="plain"):
+            if sym not in slots:
+                return super()._print_Symbol(sym, style)
+            slot = self.dom.createElement("mi")
+            slot.appendChild(self.dom.createTextNode(f"\ue000{slots[sym]}\ue000"))
+            return slot
+
+    call = Slots({"mul_symbol": "dot"}).doprint(expr)
+    return {"mathml": _math(body), "latex": derivations.latex_of(name),
+            "lhs": _printer().doprint(sp.Symbol(plain_name(f.lhs))), "call": call}
 
 
 def number_name(value) -> str:
-    """A value as a symbol name the MathML printer typesets: 989.4e12 -> 9.894·10^14 (4 digits)."""
+    """A value as the ledger prints it: 989.4e12 -> 9.894·10^14 (4 digits), 16384 -> 16384."""
     if isinstance(value, str):
         return value.replace(" ", "\u00a0")
     if isinstance(value, int) and abs(value) < 10**6:
@@ -74,23 +93,22 @@ def number_name(value) -> str:
     return text
 
 
-@functools.cache  # a formula's expression is read once, however many claims call it
-def _from_srepr(text: str):
-    """The sympy object an srepr string (from build/equations.json) writes."""
-    import sympy as sp
+def number_mathml(value) -> str:
+    """A value as MathML: 989.4e12 -> 9.894·10 with the exponent 14 raised; text as written."""
+    def text(s: str) -> str:  # as sympy's printer writes text: markup and non-ASCII as references
+        return "".join(c if c.isascii() else f"&#{ord(c)};" for c in html.escape(s, quote=False))
 
-    return eval(text, vars(sp))  # noqa: S307 -- sympy's srepr, written by the equations task
+    name = number_name(value)
+    if not isinstance(value, str) and "^" in name:
+        mantissa, exponent = name.split("^")
+        return f"<msup><mi>{text(mantissa)}</mi><mi>{text(exponent)}</mi></msup>"
+    return f"<mi>{text(name)}</mi>"
 
 
 def substituted_mathml(record: dict, args: list, result) -> str:
     """MathML of `lhs = expr with the values put in = result` for one call of a formula (its record)."""
-    import sympy as sp
-
-    values = {_from_srepr(a): sp.Symbol(number_name(v)) for a, v in zip(record["args"], args)}
-    body = _printer().doprint(_from_srepr(record["expr"]).xreplace(values))
-    lhs = _printer().doprint(sp.Symbol(plain_name(record["lhs"])))
-    out = _printer().doprint(sp.Symbol(number_name(result)))
-    return _math(f"<mrow>{lhs}<mo>=</mo>{body}<mo>=</mo>{out}</mrow>")
+    body = SLOT.sub(lambda m: number_mathml(args[int(m.group(1))]), record["call"])
+    return _math(f"<mrow>{record['lhs']}<mo>=</mo>{body}<mo>=</mo>{number_mathml(result)}</mrow>")
 
 
 # --- the page ----------------------------------------------------------------------------------
@@ -177,7 +195,7 @@ class Formulas:
         if key not in self.calls:
             try:
                 self.calls[key] = substituted_mathml(self.records[step["formula"]], args, step["result"])
-            except (KeyError, TypeError, ValueError):
+            except (KeyError, IndexError, TypeError, ValueError):
                 self.calls[key] = ""
         return self.calls[key]
 
