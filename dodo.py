@@ -32,7 +32,7 @@ TOOLING = ENGINE / "mlsysim_deck"
 SPECS = PACKAGE / "specs"
 CLAIMS_DIR = BUILD / "claims"
 
-DOIT_CONFIG = {"default_tasks": ["claims", "equations", "slides", "listing", "figure", "schedule", "deck_tex", "pdf",
+DOIT_CONFIG = {"default_tasks": ["claims", "equations", "slides", "listing", "figure", "schedule", "deck_tex", "typeset", "pdf",
                                  "claims_json", "ledger"],
                "backend": "sqlite3", "dep_file": str(BUILD / ".doit.db"), "verbosity": 1,
                "reporter": B.reporter(),
@@ -226,14 +226,20 @@ def task_deck_tex():
                "targets": [str(BUILD / f"{material}.tex"), str(BUILD / f"{material}.tex.map")]}
 
 
-def task_pdf():
-    """Compile each material, build/<material>.pdf, with XeLaTeX (one pass unless the auxiliary files change); they typeset side by side."""
+def task_typeset():
+    """Typeset each material, build/tex/<material>.xdv, with XeLaTeX (one pass unless the auxiliary
+    files change); they typeset side by side.  A figure is placed at the size its file has, and read
+    only by the pdf task: so the pass runs while the figures a spec edit moves are redrawn, and it
+    waits for the figures only where one is missing (a build from nothing)."""
     parts = B.parts(SLIDES)
     listings = []
     for src in sorted(SLIDES.glob("*/listings/*.py")):
         base = BUILD / "listings" / src.parent.parent.name / src.stem
         listings += [f"{base}.py", f"{base}.out"]
-    figures = [str(BUILD / "figures" / f"{s.stem}.pdf") for s in sorted(FIGURES.glob("*.py")) if not s.name.startswith("_")]
+    figures = [BUILD / "figures" / f"{s.stem}.pdf" for s in sorted(FIGURES.glob("*.py")) if not s.name.startswith("_")]
+    # a figure missing now (a build from nothing) is drawn before the pass; as an order (task_dep),
+    # not a file_dep, so a figure redrawn later never makes the pass run again
+    missing = [f"figure:{f.stem}" for f in figures if not f.exists()]
     templates = sorted(str(p) for p in TEMPLATES.iterdir() if p.suffix in (".sty", ".tex"))
     for material, doc in B.MATERIALS.items():
         # a sheet reads its own view of each part
@@ -241,11 +247,26 @@ def task_pdf():
                  for p in parts]
         yield {"name": material,
                "doc": doc,
-               "actions": [(B.compile_pdf, [BUILD, TEMPLATES, material])],
-               "file_dep": views + listings + [str(BUILD / f"{material}.tex")] + figures + templates,
+               "actions": [(B.typeset_material, [BUILD, TEMPLATES, material])],
+               "file_dep": views + listings + [str(BUILD / f"{material}.tex")] + templates,
                # (reached through the parts anyway: named first, doit starts the claims, the head of the
                # longest chain, before the figures it would otherwise pick in no set order)
-               "task_dep": ["claims"],
+               "task_dep": ["claims", *missing],
+               "targets": [str(BUILD / "tex" / f"{material}.xdv"), str(BUILD / "tex" / f"{material}.figures.json")],
+               "verbosity": 2}
+
+
+def task_pdf():
+    """Each material's PDF, build/<material>.pdf: its typeset pages with the figures as they are now
+    (xdvipdfmx, a fifth of a second)."""
+    figures = [str(BUILD / "figures" / f"{s.stem}.pdf") for s in sorted(FIGURES.glob("*.py")) if not s.name.startswith("_")]
+    for material, doc in B.MATERIALS.items():
+        yield {"name": material,
+               "doc": doc,
+               "actions": [(B.assemble_material, [BUILD, TEMPLATES, material])],
+               "file_dep": [str(BUILD / "tex" / f"{material}.xdv"), str(BUILD / "tex" / f"{material}.figures.json")]
+               + figures,
+               "task_dep": ["claims"],  # as for typeset: the head of the longest chain starts first
                "targets": [str(BUILD / f"{material}.pdf")],
                "verbosity": 2}
 

@@ -254,6 +254,43 @@ def test_a_second_latex_pass_runs_while_the_auxiliary_files_change(tmp_path):
 
 
 
+def test_a_figure_redrawn_at_its_size_needs_no_new_pass(tmp_path):
+    # `typeset` places each figure at the size its file has and `assemble` reads the figure as it is
+    # then: a figure redrawn at the same size (a spec edit) only re-assembles; one of a new size is
+    # placed again first.  The page prints the width it placed the figure at.
+    from matplotlib.figure import Figure
+
+    from mlsysim_deck.build import assemble, typeset
+
+    def draw(word, inches):
+        fig = Figure(figsize=inches)
+        fig.text(0.1, 0.5, word)
+        (tmp_path / "figures").mkdir(exist_ok=True)
+        fig.savefig(tmp_path / "figures" / "f.pdf", format="pdf", metadata={"CreationDate": None})
+
+    def text():
+        return subprocess.run(["pdftotext", str(tmp_path / "fig.pdf"), "-"], capture_output=True, text=True,
+                              check=True).stdout
+
+    (tmp_path / "fig.tex").write_text("\\documentclass{article}\\usepackage{graphicx}\\begin{document}"
+                                      "\\sbox0{\\includegraphics{figures/f.pdf}}placed at \\the\\wd0\\par\\box0"
+                                      "\\end{document}\n", encoding="utf-8")
+    xdv = tmp_path / "tex" / "fig.xdv"
+    draw("first", (2, 1))
+    typeset(tmp_path, ROOT / "templates", "fig")
+    assemble(tmp_path, ROOT / "templates", "fig")
+    assert "placed at 144.5" in text() and "first" in text()  # 2 in = 144 bp = 144 · 72.27/72 = 144.54 pt
+    typeset_at = xdv.stat().st_mtime_ns
+    draw("second", (2, 1))
+    assemble(tmp_path, ROOT / "templates", "fig")
+    assert "second" in text() and "first" not in text()
+    assert xdv.stat().st_mtime_ns == typeset_at  # no new pass
+    draw("third", (3, 1))
+    assemble(tmp_path, ROOT / "templates", "fig")
+    assert "third" in text() and "placed at 216.8" in text()  # 3 in = 216 bp = 216.81 pt: placed again
+    assert xdv.stat().st_mtime_ns != typeset_at
+
+
 def long_floats(text: str) -> list[str]:
     """Numbers with a decimal point and more than four significant digits (133.17053399222152)."""
     return [n for n in re.findall(r"\d[\d,]*\.\d+", text) if len(n.replace(",", "").replace(".", "").lstrip("0")) > 4]

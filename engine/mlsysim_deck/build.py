@@ -754,25 +754,41 @@ def render_deck(slides_root: Path, templates_dir: Path, out_tex: Path, material:
 #: The files a XeLaTeX pass writes for the next one (cross-references, the frame total, outlines,
 #: page labels): while a pass changes one of them, the next pass may print other pages.
 AUXILIARY = (".aux", ".nav", ".snm", ".toc", ".out", ".vrb")
+#: What the `xelatex` command runs on its .xdv to make the PDF (its built-in output driver).
+PDF_DRIVER = ["xdvipdfmx", "-q", "-E"]
+
+
+def _tex_env(build_dir: Path, templates_dir: Path) -> dict:
+    return os.environ | {"TEXINPUTS": f"{Path(templates_dir).resolve()}//:{build_dir}//:",
+                         "SOURCE_DATE_EPOCH": "1767225600", "FORCE_SOURCE_DATE": "1", "TZ": "UTC",
+                         "max_print_line": "10000"}  # the log's file:line errors unwrapped, however long the path
 
 
 @reported
 def compile_pdf(build_dir: Path, templates_dir: Path, job: str = "deck") -> None:
-    """XeLaTeX on build/<job>.tex, reproducibly; on failure print the first error with file:line.
+    """XeLaTeX on build/<job>.tex, reproducibly: `typeset`, then `assemble`; on failure print the
+    first error with file:line."""
+    typeset(build_dir, templates_dir, job)
+    assemble(build_dir, templates_dir, job)
+
+
+def typeset(build_dir: Path, templates_dir: Path, job: str = "deck") -> None:
+    """XeLaTeX on build/<job>.tex into build/tex/<job>.xdv: the pages, with each figure placed at the
+    size its PDF has now (written down in build/tex/<job>.figures.json), but not yet read.
 
     Passes run until the auxiliary files come out as they went in: an edit that moves numbers
-    takes one pass, a build from nothing (or a frame added) two."""
+    takes one pass, a build from nothing (or a frame added) two.  Only `assemble` reads the figures'
+    contents, so a figure redrawn at the same size needs no new pass, and the pass may run while
+    the figures are being drawn."""
     build_dir = Path(build_dir).resolve()
     xelatex = shutil.which("xelatex")
     if xelatex is None:
         raise BuildError("xelatex not found: run the README's first command (it installs TeX Live)")
     out = build_dir / "tex"
     out.mkdir(parents=True, exist_ok=True)
-    env = os.environ | {"TEXINPUTS": f"{Path(templates_dir).resolve()}//:{build_dir}//:",
-                        "SOURCE_DATE_EPOCH": "1767225600", "FORCE_SOURCE_DATE": "1", "TZ": "UTC",
-                        "max_print_line": "10000"}  # the log's file:line errors unwrapped, however long the path
+    env = _tex_env(build_dir, templates_dir)
     fmt = precompiled_preamble(build_dir, Path(templates_dir), job, xelatex, env)
-    cmd = [xelatex, "-interaction=nonstopmode", "-halt-on-error", "-file-line-error",
+    cmd = [xelatex, "-no-pdf", "-interaction=nonstopmode", "-halt-on-error", "-file-line-error",
            f"-output-directory={out}", *([f"-fmt={fmt}"] if fmt else []), f"{job}.tex"]
     log = out / f"{job}.log"
 
@@ -780,18 +796,62 @@ def compile_pdf(build_dir: Path, templates_dir: Path, job: str = "deck") -> None
         return {ext: (out / f"{job}{ext}").read_bytes() if (out / f"{job}{ext}").exists() else None
                 for ext in AUXILIARY}
 
+    sizes = figure_sizes(build_dir)  # before the pass: a figure redrawn during it keeps its size
     for _ in range(4):
         before = auxiliary()
         proc = subprocess.run(cmd, cwd=build_dir, env=env, capture_output=True, text=True, errors="replace")
         if proc.returncode != 0:
-            for partial in (f"{job}.pdf", f"{job}.xdv"):  # a halted run leaves no half-made output behind
+            for partial in (f"{job}.xdv", f"{job}.figures.json"):  # a halted run leaves no half-made output
                 (out / partial).unlink(missing_ok=True)
             raise latex_error(proc, log, build_dir, f"on build/{job}.tex")
         if auxiliary() == before:
             break
+    write_text_atomic(out / f"{job}.figures.json", json.dumps(sizes, indent=1, sort_keys=True) + "\n")
+
+
+def assemble(build_dir: Path, templates_dir: Path, job: str = "deck") -> None:
+    """build/tex/<job>.xdv and the figures as they are now into build/<job>.pdf (xdvipdfmx, as the
+    `xelatex` command itself runs it: the same bytes).  A figure whose size changed since `typeset`
+    placed it is placed again first."""
+    build_dir = Path(build_dir).resolve()
+    out = build_dir / "tex"
+    placed = out / f"{job}.figures.json"
+    if not placed.exists() or json.loads(placed.read_text(encoding="utf-8")) != figure_sizes(build_dir):
+        typeset(build_dir, templates_dir, job)
+    pdf = out / f"{job}.pdf"
+    proc = subprocess.run([*PDF_DRIVER, "-o", pdf.name, f"{job}.xdv"], cwd=out,
+                          env=_tex_env(build_dir, templates_dir), capture_output=True, text=True, errors="replace")
+    if proc.returncode != 0 or not pdf.exists():
+        pdf.unlink(missing_ok=True)
+        raise BuildError(f"xdvipdfmx failed on build/tex/{job}.xdv:\n{(proc.stderr or proc.stdout)[-2000:]}")
     # moved, not copied: build/tex keeps no PDF, so no build (failed, or one that never reached this
     # material) leaves one there that looks current
-    os.replace(out / f"{job}.pdf", build_dir / f"{job}.pdf")
+    os.replace(pdf, build_dir / f"{job}.pdf")
+
+
+@reported
+def typeset_material(build_dir: Path, templates_dir: Path, job: str) -> None:
+    """The `typeset` task's action (a known error: one message)."""
+    typeset(build_dir, templates_dir, job)
+
+
+@reported
+def assemble_material(build_dir: Path, templates_dir: Path, job: str) -> None:
+    """The `pdf` task's action (a known error: one message)."""
+    assemble(build_dir, templates_dir, job)
+
+
+#: A figure's page size, as matplotlib writes it (uncompressed, in the page object).
+MEDIA_BOX = re.compile(rb"/MediaBox\s*\[([^\]]*)\]")
+
+
+def figure_sizes(build_dir: Path) -> dict[str, str]:
+    """build/figures/<name>.pdf -> its page size ("0 0 268.56 163.44"), for every figure there is."""
+    sizes = {}
+    for figure in sorted((Path(build_dir) / "figures").glob("*.pdf")):
+        box = MEDIA_BOX.search(figure.read_bytes())
+        sizes[figure.name] = " ".join(box.group(1).decode().split()) if box else "?"
+    return sizes
 
 
 #: The line of a master where its precompiled part ends (mylatexformat's dump point).
