@@ -125,7 +125,11 @@ def test_suite() -> float:
     start = time.perf_counter()
     proc = subprocess.run(["bash", "test.sh", "-q"], cwd=ROOT, capture_output=True, text=True)
     took = time.perf_counter() - start
-    print("   " + (proc.stdout.strip().splitlines() or ["?"])[-1])
+    lines = proc.stdout.strip().splitlines() or ["?"]
+    for line in lines:
+        if line.startswith(("FAILED", "ERROR")):
+            print("   " + line)  # a failing test is named, not only counted
+    print("   " + lines[-1])
     return took
 
 
