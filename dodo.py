@@ -31,18 +31,18 @@ PACKAGE = ENGINE / "mlsysim"
 TOOLING = ENGINE / "mlsysim_deck"
 SPECS = PACKAGE / "specs"
 CLAIMS_DIR = BUILD / "claims"
+#: Each figure's script (figures/<name>.py; _style.py and other _*.py are their shared helpers).
+FIGURE_SCRIPTS = [s for s in sorted(FIGURES.glob("*.py")) if not s.name.startswith("_")]
+FIGURE_PDFS = [BUILD / "figures" / f"{s.stem}.pdf" for s in FIGURE_SCRIPTS]
 
 DOIT_CONFIG = {"default_tasks": ["claims", "equations", "slides", "listing", "figure", "schedule", "deck_tex", "typeset", "pdf",
                                  "claims_json", "ledger"],
                "backend": "sqlite3", "dep_file": str(BUILD / ".doit.db"), "verbosity": 1,
-               "reporter": B.reporter(),
+               "reporter": B.reporter(error_marker=BUILD / ".doit.error"),
                # tasks run on every core (at most four at once: the five materials typeset side by side);
                # `doit -n 1` runs one at a time
                "num_process": B.build_processes()}
 BUILD.mkdir(exist_ok=True)
-# Tasks running side by side report one error between them: the first to fail prints it.
-os.environ[B.ERROR_MARKER] = str((BUILD / ".doit.error").resolve())
-Path(os.environ[B.ERROR_MARKER]).unlink(missing_ok=True)
 B.FINAL_OUTPUTS[:] = [BUILD / "deck.pdf", BUILD / "ledger.html", BUILD / "ledger"]  # a failed build removes them
 
 # The engine's physics: any change to it may move any number, so claims, figures and listings
@@ -193,10 +193,7 @@ def task_figure():
     A figure is drawn after the listings and the parts (an order only, task_dep): the materials'
     typesetting waits for those and reads a figure only when its PDF is assembled, so after a spec
     edit the figures draw beside the typesetting instead of before it (about 0.8 s sooner)."""
-    for script in sorted(FIGURES.glob("*.py")):
-        if script.name.startswith("_"):
-            continue
-        out = BUILD / "figures" / f"{script.stem}.pdf"
+    for script, out in zip(FIGURE_SCRIPTS, FIGURE_PDFS):
         yield {"name": script.stem,
                "actions": [(B.run_figure, [script, out, SPECS])],
                "file_dep": [str(script), *sorted(str(p) for p in FIGURES.glob("_*.py")), str(TOOLING / "lint.py")]
@@ -241,10 +238,9 @@ def task_typeset():
     for src in sorted(SLIDES.glob("*/listings/*.py")):
         base = BUILD / "listings" / src.parent.parent.name / src.stem
         listings += [f"{base}.py", f"{base}.out"]
-    figures = [BUILD / "figures" / f"{s.stem}.pdf" for s in sorted(FIGURES.glob("*.py")) if not s.name.startswith("_")]
     # a figure missing now (a build from nothing) is drawn before the pass; as an order (task_dep),
     # not a file_dep, so a figure redrawn later never makes the pass run again
-    missing = [f"figure:{f.stem}" for f in figures if not f.exists()]
+    missing = [f"figure:{f.stem}" for f in FIGURE_PDFS if not f.exists()]
     templates = sorted(str(p) for p in TEMPLATES.iterdir() if p.suffix in (".sty", ".tex"))
     for material, doc in B.MATERIALS.items():
         # a sheet reads its own view of each part
@@ -255,7 +251,7 @@ def task_typeset():
                "actions": [(B.typeset_material, [BUILD, TEMPLATES, material])],
                "file_dep": views + listings + [str(BUILD / f"{material}.tex")] + templates,
                # (reached through the parts anyway: named first, doit starts the claims, the head of the
-               # longest chain, before the figures it would otherwise pick in no set order)
+               # longest chain, before the tasks it would otherwise pick in no set order)
                "task_dep": ["claims", *missing],
                "targets": [str(BUILD / "tex" / f"{material}.xdv"), str(BUILD / "tex" / f"{material}.figures.json")],
                "verbosity": 2}
@@ -264,13 +260,12 @@ def task_typeset():
 def task_pdf():
     """Each material's PDF, build/<material>.pdf: its typeset pages with the figures as they are now
     (xdvipdfmx, a fifth of a second)."""
-    figures = [str(BUILD / "figures" / f"{s.stem}.pdf") for s in sorted(FIGURES.glob("*.py")) if not s.name.startswith("_")]
     for material, doc in B.MATERIALS.items():
         yield {"name": material,
                "doc": doc,
                "actions": [(B.assemble_material, [BUILD, TEMPLATES, material])],
                "file_dep": [str(BUILD / "tex" / f"{material}.xdv"), str(BUILD / "tex" / f"{material}.figures.json")]
-               + figures,
+               + [str(f) for f in FIGURE_PDFS],
                "task_dep": ["claims"],  # as for typeset: the head of the longest chain starts first
                "targets": [str(BUILD / f"{material}.pdf")],
                "verbosity": 2}

@@ -18,7 +18,7 @@ import tempfile
 import tomllib
 from pathlib import Path
 
-from .atomic import write_text_atomic
+from .atomic import keep_newest, write_text_atomic
 
 SETUP_MARKER = "# --- slide ---"
 
@@ -505,11 +505,13 @@ def agrees(shown: str, record: dict) -> bool:
     return abs(printed - value) <= 0.5 * 10 ** -digits * (1 + 1e-9) + 1e-9 * abs(value)
 
 
-def reporter():
-    """doit's console reporter, timing each task when MLSYSIM_TIMINGS=1, and clearing the run's
-    error marker at the end (see first_error_of_the_run)."""
+def reporter(error_marker: Path):
+    """doit's console reporter, timing each task when MLSYSIM_TIMINGS=1.  Tasks running side by side
+    report one error between them, the first to fail: each run names `error_marker` as the file they
+    agree by (first_error_of_the_run), from its start to its end."""
     from .progress import TimedReporter
 
+    TimedReporter.error_marker = str(Path(error_marker).resolve())
     return TimedReporter
 
 
@@ -600,15 +602,6 @@ def listing_failure(src: Path, returncode: int, stderr: str, ran: Path | None = 
 # --- figures -----------------------------------------------------------------------------------
 
 
-def check_specs(spec_dir: Path) -> None:
-    """Load every spec file (checked with pint where its bytes are new): a wrong unit, a missing field
-    or a bad value raises the SpecError naming its file and line."""
-    from mlsysim import spec
-
-    for path in sorted(Path(spec_dir).glob("*.toml")):
-        spec.load(path.stem)
-
-
 @reported
 def run_figure(script: Path, out_pdf: Path, spec_dir: Path) -> dict:
     """Run figures/<name>.py's main(out_path) in this process, recording the spec values it reads."""
@@ -617,7 +610,6 @@ def run_figure(script: Path, out_pdf: Path, spec_dir: Path) -> dict:
     from .lint import lint_file, printed_claims
 
     script = Path(script)
-    check_specs(spec_dir)  # a bad spec value fails here as it does in the claims task, with the same message
     problems = lint_file(script, printed_claims(Path(out_pdf).parent.parent / "claims"))
     if problems:  # a number typed into a label: the hard-coded-number lint, as for templates
         raise BuildError("\nerror: ".join(problems))
@@ -899,9 +891,7 @@ def precompiled_preamble(build_dir: Path, templates_dir: Path, job: str, xelatex
             os.replace(out / f"{made}.fmt", fmt)
             (out / f"{made}.log").unlink(missing_ok=True)
         os.utime(fmt)  # last used now: the formats kept are the ones used last
-        kept = sorted(out.glob("preamble-*.fmt"), key=lambda f: f.stat().st_mtime_ns, reverse=True)
-        for old in kept[FORMATS_KEPT:]:  # a preamble edited many times leaves no pile of 10 MB files
-            old.unlink(missing_ok=True)
+        keep_newest(out.glob("preamble-*.fmt"), FORMATS_KEPT)  # a preamble edited many times leaves no pile of 10 MB files
     return fmt
 
 

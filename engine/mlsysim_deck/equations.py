@@ -20,10 +20,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 import sys
-import tempfile
 from importlib import metadata
 from pathlib import Path
 
@@ -99,11 +97,7 @@ def _keep(cached: Path | None, text: str) -> None:
     if cached is None:
         return
     try:
-        cached.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile("w", dir=cached.parent, delete=False, suffix=".tmp",
-                                         encoding="utf-8") as tmp:
-            tmp.write(text)
-        os.replace(tmp.name, cached)
+        write_text_atomic(cached, text)
     except OSError:
         pass
 

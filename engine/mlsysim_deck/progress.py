@@ -11,11 +11,21 @@ from doit.reporter import ConsoleReporter
 
 class TimedReporter(ConsoleReporter):
     desc = "console output, with each task's wall time when MLSYSIM_TIMINGS=1"
+    #: The file by which one run's tasks agree which reports its error (build.reporter names it).
+    error_marker: str | None = None
 
     def __init__(self, outstream, options):
         super().__init__(outstream, options)
         self.timed = os.environ.get("MLSYSIM_TIMINGS") == "1"
         self.started: dict[str, float] = {}
+        if self.error_marker:  # a run starts: its worker processes inherit the name, and no error yet
+            from .build import ERROR_MARKER
+
+            os.environ[ERROR_MARKER] = self.error_marker
+            try:
+                os.unlink(self.error_marker)
+            except OSError:
+                pass
 
     def execute_task(self, task):
         self.started[task.name] = time.perf_counter()

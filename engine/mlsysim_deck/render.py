@@ -11,7 +11,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +21,7 @@ from jinja2 import nodes
 from jinja2.lexer import Token
 from markupsafe import Markup
 
-from .atomic import write_text_atomic
+from .atomic import keep_newest, write_text_atomic
 
 
 class RenderError(Exception):
@@ -122,7 +121,7 @@ def compiled_templates() -> jinja2.BytecodeCache | None:
     folder = Path(root) / f"jinja-{key}"
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        _keep_newest(folder, KEPT_TEMPLATES)
+        keep_newest(folder.iterdir(), KEPT_TEMPLATES)
     except OSError:
         return None  # a read-only home: templates compile on every run, which is only slower
     return jinja2.FileSystemBytecodeCache(str(folder))
@@ -131,15 +130,6 @@ def compiled_templates() -> jinja2.BytecodeCache | None:
 #: Compiled templates kept: a repository has about ten, and each copy of it (the tests make dozens)
 #: compiles its own, so the oldest go.
 KEPT_TEMPLATES = 200
-
-
-def _keep_newest(folder: Path, keep: int) -> None:
-    entries = sorted(os.scandir(folder), key=lambda e: e.stat().st_mtime_ns, reverse=True)
-    for entry in entries[keep:]:
-        try:
-            os.unlink(entry.path)
-        except OSError:
-            pass  # another build removed it first
 
 
 # --- static analysis of a template ------------------------------------------------------------
