@@ -103,7 +103,7 @@ def build_processes() -> int:
 
 
 #: The environment variable naming the file by which one doit run's tasks (two or more at a time, in
-#: worker processes) agree which of them reports its error: dodo.py sets it for each run.
+#: worker processes) agree which of them reports its error: the build's reporter sets it for each run.
 ERROR_MARKER = "MLSYSIM_ERROR_MARKER"
 
 
@@ -549,8 +549,6 @@ THEME = Path(__file__).resolve().parents[2] / "templates" / "beamerthememlsysim.
 def listing_characters(theme: Path = THEME) -> set[str]:
     """The characters above 255 a listing box typesets in place: the code points the theme lists in
     \\mls@lstletters and \\mls@lstothers (hex, as "2264)."""
-    import re
-
     text = theme.read_text(encoding="utf-8")
     found = set()
     for name in ("mls@lstletters", "mls@lstothers"):
@@ -665,7 +663,6 @@ def _missing_entry_hint(inner: tuple[Path, int], folder: Path, key) -> str:
     """"COLORS in figures/_style.py:7 has no entry 'H200': add one there" when the failing line
     indexes a table that a shared helper of the figures defines."""
     import linecache
-    import re
 
     line = linecache.getline(str(inner[0]), inner[1])
     for name in re.findall(r"\b([A-Za-z_]\w*)\s*\[", line):
@@ -860,7 +857,6 @@ def precompiled_preamble(build_dir: Path, templates_dir: Path, job: str, xelatex
     bytes without it (tests/test_pdf.py)."""
     import fcntl
     import hashlib
-    import re
 
     if os.environ.get("MLSYSIM_TEX_FORMAT", "1").lower() in ("0", "off"):
         return None
@@ -930,8 +926,6 @@ def latex_failure(log_text: str, build_dir: Path, log: Path) -> str | None:
     the line map written beside it (<part>.tex.map) names the template line that wrote it.  An
     argument that runs away (a `{` never closed) is traced to the brace that opened it and the
     frame it is in; an undefined macro gets the nearest command the deck uses."""
-    import re
-
     build_dir = Path(build_dir).resolve()
     lines = log_text.splitlines()
     for i, ln in enumerate(lines):
@@ -970,8 +964,6 @@ def latex_failure(log_text: str, build_dir: Path, log: Path) -> str | None:
 
 def _missing_file(lines: list[str]) -> str | None:
     """The file of the last "! LaTeX Error: File `x.sty' not found." among these log lines."""
-    import re
-
     for ln in reversed(lines):
         m = re.match(r"^! LaTeX Error: File `([^']+)' not found", ln)
         if m:
@@ -1037,8 +1029,6 @@ def unbalanced_braces(lines: list[str]) -> tuple[list[tuple[int, int]], list[tup
 
 def _runaway(tex: Path, number: int, message: str, build_dir: Path) -> str | None:
     """For an argument LaTeX could not finish: the template line of the `{` left open, and its frame."""
-    import re
-
     target = tex
     if message.startswith("File ended while scanning use of") and tex.exists():
         # the error is reported on the \input line of deck.tex: the runaway is in the file it reads
@@ -1085,8 +1075,6 @@ cdots quad qquad color textcolor rowcolor checkmark footnote noindent linewidth 
 
 def known_macros(build_dir: Path) -> set[str]:
     """Command names the deck's own sources use or define, plus COMMON_MACROS."""
-    import re
-
     from collections import Counter
 
     root = Path(build_dir).resolve().parent
@@ -1103,8 +1091,6 @@ def known_macros(build_dir: Path) -> set[str]:
 
 def _undefined_name(context: list[str]) -> str | None:
     """The undefined command: the last one before the break of TeX's first context line."""
-    import re
-
     for line in context:
         names = re.findall(r"\\([A-Za-z@]+)", line)
         if names:
@@ -1115,8 +1101,6 @@ def _undefined_name(context: list[str]) -> str | None:
 def _line_using(tex: Path, number: int, name: str) -> int:
     r"""The line at or above `number`, in the same frame, that uses \name (Beamer reads a whole frame
     before running it, so TeX reports its errors on the frame's \end{frame} line)."""
-    import re
-
     if not tex.exists():
         return number
     lines = tex.read_text(encoding="utf-8", errors="replace").splitlines()
