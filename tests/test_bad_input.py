@@ -150,6 +150,19 @@ def test_a_latex_error_names_the_template_line(built_repo):
     assert not (repo / "build" / "tex" / "deck.pdf").exists() and not (repo / "build" / "tex" / "deck.xdv").exists()
 
 
+def test_a_failed_material_takes_every_material_typeset_before_with_it(built_repo):
+    # tasks side by side: the notes may fail on a LaTeX error before the deck's pass starts; the
+    # deck's typeset pages from the last good build go too (as its PDF does), whichever task failed
+    repo = built_repo
+    assert (repo / "build" / "tex" / "deck.xdv").exists()  # the session's build typeset it
+    template = repo / "slides" / "01_roofline" / "slides.tex.j2"
+    _edit(template, r"\begin{frame}{Arithmetic Intensity", r"\notamacro\begin{frame}{Arithmetic Intensity")
+    proc = doit(repo, "typeset:notes")
+    assert proc.returncode != 0 and "Undefined control sequence" in proc.stderr, proc.stdout + proc.stderr
+    assert not list((repo / "build" / "tex").glob("*.xdv")) and not (repo / "build" / "deck.pdf").exists()
+    assert leftovers(repo / "build") == []
+
+
 # --- a name with LaTeX's special characters is printed as written ------------------------------
 
 ODD_NAME = r"Llama-3 8B & Co. #1 {x} 100% $5 ~y^ _z \w"

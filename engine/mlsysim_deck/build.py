@@ -29,7 +29,8 @@ class BuildError(Exception):
 
 #: The deck's finished material (dodo.py names it: build/deck.pdf, build/ledger.html; every PDF
 #: directly in build/ counts too).  A failed build removes it, so nobody reads a deck that no longer
-#: matches the sources.
+#: matches the sources; and with it the typeset pages it is assembled from (build/tex/<material>.xdv),
+#: which say nothing to a reader and go without a word.
 FINAL_OUTPUTS: list[Path] = []
 
 
@@ -61,6 +62,9 @@ def remove_final_outputs() -> list[str]:
                 removed.append(shown_path(path))
         except FileNotFoundError:
             pass
+    for folder in {p.parent / "tex" for p in FINAL_OUTPUTS}:
+        for typeset_pages in [*folder.glob("*.xdv"), *folder.glob("*.figures.json")]:
+            typeset_pages.unlink(missing_ok=True)
     return removed
 
 
