@@ -8,6 +8,7 @@ import re
 
 import pytest
 
+from mlsysim_deck.build import AUXILIARY
 from workflow_support import copy_repo, delete_spec_field, doit, leftovers, set_spec_value
 
 H100_BW = '{ value = 3.35, unit = "TB/s", source = "NVIDIA H100 datasheet" }'
@@ -143,24 +144,44 @@ def test_a_latex_error_names_the_template_line(built_repo):
     template = repo / "slides" / "01_roofline" / "slides.tex.j2"
     line = _line_of(template, r"\begin{frame}{Arithmetic Intensity")
     _edit(template, r"\begin{frame}{Arithmetic Intensity", r"\notamacro\begin{frame}{Arithmetic Intensity")
+    typeset_before = (repo / "build" / "tex" / "deck.xdv").read_bytes()
     error, out = failed_build(repo)
     assert f"slides/01_roofline/slides.tex.j2:{line}: Undefined control sequence." in error
     assert re.search(r"LaTeX, in build/slides/01_roofline\.tex:\d+", error)
-    assert not (repo / "build" / "deck.pdf").exists()
-    assert not (repo / "build" / "tex" / "deck.pdf").exists() and not (repo / "build" / "tex" / "deck.xdv").exists()
+    assert not (repo / "build" / "deck.pdf").exists() and not (repo / "build" / "tex" / "deck.pdf").exists()
+    # no typeset pages from the broken source: the halted pass left none, and what is there (if the
+    # notes failed before the deck's pass began) is the last good build's
+    xdv = repo / "build" / "tex" / "deck.xdv"
+    assert not xdv.exists() or xdv.read_bytes() == typeset_before
 
 
-def test_a_failed_material_takes_every_material_typeset_before_with_it(built_repo):
-    # tasks side by side: the notes may fail on a LaTeX error before the deck's pass starts; the
-    # deck's typeset pages from the last good build go too (as its PDF does), whichever task failed
+def test_once_a_latex_error_is_fixed_the_other_materials_are_only_assembled(built_repo):
+    # the notes fail on a LaTeX error (nothing of theirs half-made, their auxiliary files as the
+    # failed pass found them, so the pass after the fix settles at once); the deck's typeset pages
+    # from the last good build stay, its PDF goes; the error fixed, the deck is assembled again from
+    # those pages (no XeLaTeX pass) into the same bytes, and the notes are typeset again
     repo = built_repo
-    assert (repo / "build" / "tex" / "deck.xdv").exists()  # the session's build typeset it
+    deck_pdf, deck_xdv = (repo / "build" / p for p in ("deck.pdf", "tex/deck.xdv"))
+    pdf_before, xdv_before = deck_pdf.read_bytes(), deck_xdv.read_bytes()
+    auxiliary = [p for ext in AUXILIARY if (p := repo / "build" / "tex" / f"notes{ext}").exists()]
+    assert {p.suffix for p in auxiliary} >= {".aux", ".nav", ".out"}, auxiliary
+    auxiliary_before = {p: p.read_bytes() for p in auxiliary}
     template = repo / "slides" / "01_roofline" / "slides.tex.j2"
+    source = template.read_text(encoding="utf-8")
     _edit(template, r"\begin{frame}{Arithmetic Intensity", r"\notamacro\begin{frame}{Arithmetic Intensity")
     proc = doit(repo, "typeset:notes")
     assert proc.returncode != 0 and "Undefined control sequence" in proc.stderr, proc.stdout + proc.stderr
-    assert not list((repo / "build" / "tex").glob("*.xdv")) and not (repo / "build" / "deck.pdf").exists()
+    assert not (repo / "build" / "tex" / "notes.xdv").exists() and not deck_pdf.exists()
+    assert deck_xdv.read_bytes() == xdv_before
+    assert {p: p.read_bytes() for p in auxiliary} == auxiliary_before
     assert leftovers(repo / "build") == []
+
+    template.write_text(source, encoding="utf-8")
+    proc = doit(repo, "pdf:deck", "pdf:notes")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    ran = {line[3:].strip() for line in proc.stdout.splitlines() if line.startswith(".  ")}
+    assert {"pdf:deck", "typeset:notes", "pdf:notes"} <= ran and "typeset:deck" not in ran, ran
+    assert deck_pdf.read_bytes() == pdf_before
 
 
 # --- a name with LaTeX's special characters is printed as written ------------------------------

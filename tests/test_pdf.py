@@ -234,6 +234,27 @@ def test_the_precompiled_preamble_is_only_a_cache(tmp_path, monkeypatch):
     assert (copy / "exercises.pdf").read_bytes() == made.read_bytes()
 
 
+def test_the_precompiled_preamble_is_made_once_for_every_build_folder(tmp_path, monkeypatch):
+    # The format lives in the user's cache folder, named after what it holds: a second build folder
+    # (a build from an empty build/, a test's copy) finds it there and makes none of its own.
+    import shutil
+
+    from mlsysim_deck.build import typeset
+
+    monkeypatch.setenv("MLSYSIM_CACHE", str(tmp_path / "cache"))
+    require_build(BUILD / "exercises.tex")
+    copies = [tmp_path / name / "build" for name in ("one", "two")]
+    for copy in copies:
+        shutil.copytree(BUILD, copy, ignore=lambda d, names: [n for n in names if n.endswith((".fmt", ".pdf")) or
+                                                             n.startswith(("ledger", ".doit"))])
+        typeset(copy, ROOT / "templates", "exercises")
+    formats = list((tmp_path / "cache" / "tex").glob("preamble-*.fmt"))
+    assert len(formats) == 1, formats
+    for copy in copies:
+        assert f"preloaded format={formats[0].stem}" in (copy / "tex" / "exercises.log").read_text(errors="replace")
+        assert not list(copy.rglob("*.fmt"))
+
+
 def test_a_second_latex_pass_runs_while_the_auxiliary_files_change(tmp_path):
     # The build runs XeLaTeX again only while a pass changes the .aux (and its kin): a forward
     # reference is unresolved ("??") after one pass and reads "1" (its section) after two.

@@ -18,7 +18,7 @@ import tempfile
 import tomllib
 from pathlib import Path
 
-from .atomic import keep_newest, write_text_atomic
+from .atomic import keep_newest, write_bytes_atomic, write_text_atomic
 
 SETUP_MARKER = "# --- slide ---"
 
@@ -29,8 +29,9 @@ class BuildError(Exception):
 
 #: The deck's finished material (dodo.py names it: build/deck.pdf, build/ledger.html; every PDF
 #: directly in build/ counts too).  A failed build removes it, so nobody reads a deck that no longer
-#: matches the sources; and with it the typeset pages it is assembled from (build/tex/<material>.xdv),
-#: which say nothing to a reader and go without a word.
+#: matches the sources.  The typeset pages of the last good passes (build/tex/<material>.xdv) stay:
+#: nobody reads them, doit retypesets any whose sources changed, and the rest, once the error is
+#: fixed, only need assembling again (0.2 s, not a XeLaTeX pass).  A pass that halts leaves none.
 FINAL_OUTPUTS: list[Path] = []
 
 
@@ -62,9 +63,6 @@ def remove_final_outputs() -> list[str]:
                 removed.append(shown_path(path))
         except FileNotFoundError:
             pass
-    for folder in {p.parent / "tex" for p in FINAL_OUTPUTS}:
-        for typeset_pages in [*folder.glob("*.xdv"), *folder.glob("*.figures.json")]:
-            typeset_pages.unlink(missing_ok=True)
     return removed
 
 
@@ -796,10 +794,22 @@ def typeset(build_dir: Path, templates_dir: Path, job: str = "deck") -> None:
         if proc.returncode != 0:
             for partial in (f"{job}.xdv", f"{job}.figures.json"):  # a halted run leaves no half-made output
                 (out / partial).unlink(missing_ok=True)
+            restore_auxiliary(out, job, before)
             raise latex_error(proc, log, build_dir, f"on build/{job}.tex")
         if auxiliary() == before:
             break
     write_text_atomic(out / f"{job}.figures.json", json.dumps(sizes, indent=1, sort_keys=True) + "\n")
+
+
+def restore_auxiliary(out: Path, job: str, files: dict) -> None:
+    """Put back the auxiliary files as a pass found them (None: there was none).  A halted pass
+    leaves them half-written, and the pass after the fix would then need a second to settle."""
+    for ext, content in files.items():
+        path = out / f"{job}{ext}"
+        if content is None:
+            path.unlink(missing_ok=True)
+        else:
+            write_bytes_atomic(path, content)
 
 
 def assemble(build_dir: Path, templates_dir: Path, job: str = "deck") -> None:
@@ -857,7 +867,9 @@ def precompiled_preamble(build_dir: Path, templates_dir: Path, job: str, xelatex
 
     The format is named after what it holds: the master's lines up to the dump point, the template
     files they \\input, and the TeX Live it was made with.  Materials with the same head (the deck and
-    the notes; the handout and the sheets) share one.  It is a cache: a material compiles to the same
+    the notes; the handout and the sheets) share one, and so do builds in other folders: it is kept
+    in the user's cache folder (~/.cache/mlsysim/tex; build/tex when that cache is off), so a build
+    from an empty build/ makes none (1.5 s each).  It is a cache: a material compiles to the same
     bytes without it (tests/test_pdf.py)."""
     import fcntl
     import hashlib
@@ -875,7 +887,7 @@ def precompiled_preamble(build_dir: Path, templates_dir: Path, job: str, xelatex
         source = templates_dir / (name if name.endswith(".tex") else f"{name}.tex")
         key.update(source.read_bytes() if source.exists() else name.encode())
     key.update(_tex_live_stamp(xelatex).encode())
-    out = build_dir / "tex"
+    out = format_folder(build_dir)
     fmt = out / f"preamble-{key.hexdigest()[:16]}.fmt"
     with open(out / "preamble.lock", "w") as lock:  # two materials compiled at once make it once
         fcntl.flock(lock, fcntl.LOCK_EX)
@@ -886,6 +898,7 @@ def precompiled_preamble(build_dir: Path, templates_dir: Path, job: str, xelatex
                                    f"{job}.tex"], cwd=build_dir, env=env, capture_output=True, text=True,
                                   errors="replace")
             if proc.returncode != 0 or not (out / f"{made}.fmt").exists():
+                keep_newest(out.glob("preamble-*.log"), FORMATS_KEPT)  # the failed ones' logs, the last few
                 raise latex_error(proc, out / f"{made}.log", build_dir,
                                   f"making the preamble's format from build/{job}.tex")
             os.replace(out / f"{made}.fmt", fmt)
@@ -895,8 +908,24 @@ def precompiled_preamble(build_dir: Path, templates_dir: Path, job: str, xelatex
     return fmt
 
 
-#: How many precompiled preambles build/tex keeps (the materials use two: slides and handout mode).
+#: How many precompiled preambles are kept (the materials use two: slides and handout mode; a
+#: preamble edited and edited back finds its format still there).
 FORMATS_KEPT = 4
+
+
+def format_folder(build_dir: Path) -> Path:
+    """Where the precompiled preambles live: the user's cache folder, else (cache off, or a home
+    that cannot be written) build/tex."""
+    from mlsysim.units import cache_root
+
+    root = cache_root()
+    if root is not None:
+        try:
+            (Path(root) / "tex").mkdir(parents=True, exist_ok=True)
+            return Path(root) / "tex"
+        except OSError:
+            pass
+    return Path(build_dir) / "tex"
 
 
 def latex_error(proc: subprocess.CompletedProcess, log: Path, build_dir: Path, what: str) -> BuildError:
