@@ -9,6 +9,7 @@ anywhere on its page.
 """
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -66,11 +67,22 @@ class Mark:
     end: tuple[float, float] | None    # None when the end mark is missing (an old theme)
 
 
+def _identity(pdf: Path) -> tuple:
+    """A PDF as it is now: its path, size and modification time (a rebuilt PDF is another)."""
+    st = Path(pdf).stat()
+    return str(Path(pdf).resolve()), st.st_ino, st.st_size, st.st_mtime_ns
+
+
 def claim_marks(pdf: Path) -> dict[str, Mark]:
     """target -> Mark for every \\claim in the PDF."""
+    return dict(_marks(_identity(pdf)))
+
+
+@functools.lru_cache(maxsize=8)  # several checks of one PDF read its destinations once
+def _marks(pdf: tuple) -> dict[str, Mark]:
     from pypdf import PdfReader
 
-    reader = PdfReader(str(pdf))
+    reader = PdfReader(pdf[0])
     points = {}
     for name, dest in reader.named_destinations.items():
         try:
@@ -89,8 +101,15 @@ def claim_marks(pdf: Path) -> dict[str, Mark]:
     return marks
 
 
-def _glyphs(pdf: Path) -> dict[int, list]:
-    """page (1-based) -> its glyphs as (x0, x1, y0, y1, text), read by pdfminer without layout analysis."""
+def _glyphs(pdf: Path, pages=None) -> dict[int, list]:
+    """page (1-based) -> its glyphs as (x0, x1, y0, y1, text), read by pdfminer without layout analysis;
+    only the `pages` given (every page if None).  Reading takes 20 ms a page: a PDF checked twice
+    for the same pages is read once."""
+    return _read_glyphs(_identity(pdf), None if pages is None else frozenset(pages))
+
+
+@functools.lru_cache(maxsize=16)
+def _read_glyphs(pdf: tuple, pages: frozenset | None) -> dict[int, list]:
     from pdfminer.high_level import extract_pages
     from pdfminer.layout import LTChar
 
@@ -101,7 +120,11 @@ def _glyphs(pdf: Path) -> dict[int, list]:
             for child in obj:
                 yield from walk(child)
 
-    return {n: list(walk(page)) for n, page in enumerate(extract_pages(str(pdf), laparams=None), start=1)}
+    if pages is None:
+        return {n: list(walk(page)) for n, page in enumerate(extract_pages(pdf[0], laparams=None), start=1)}
+    wanted = sorted(pages)  # pdfminer yields the pages asked for in document order
+    return {n: list(walk(page)) for n, page in zip(wanted, extract_pages(pdf[0], page_numbers={n - 1 for n in wanted},
+                                                                          laparams=None))}
 
 
 def _on_baseline(glyph, y: float, slack: float = 0.5) -> bool:
@@ -152,7 +175,7 @@ def check_claims_shown(pdf: Path, uses: list[dict]) -> list[str]:
     """For every use of a claim (build/slides/*.uses.json), the text between its marks must be the
     claim's text.  Returns the problems, each naming part, frame, page and claim."""
     marks = claim_marks(pdf)
-    glyphs = _glyphs(pdf)
+    glyphs = _glyphs(pdf, {marks[u["target"]].page for u in uses if u["target"] in marks})  # the pages it needs
     problems = []
     for use in uses:
         where = (f"{use['template']}:{','.join(str(n) for n in use.get('lines', []))}, "
