@@ -81,6 +81,10 @@ def test_words_and_a_value_in_the_unit_of_the_spec():
     proc = run_py(IMPACT + ["H100 memory bandwidth = 3350 GB/s"])
     assert proc.returncode == 0, proc.stderr
     assert "Claims that change (0 of the" in proc.stdout
+    # and every listing that reads it prints the same: no line comes or goes
+    listings = proc.stdout[proc.stdout.index("Listings that read it ("):]
+    assert "slides/01_roofline/listings/three_vendors.py\n      (prints the same)" in listings
+    assert not re.search(r"^\s+[-+] ", listings, flags=re.M), listings
 
 
 def test_without_a_value_lists_what_reads_the_key():
