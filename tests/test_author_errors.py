@@ -78,6 +78,17 @@ def test_a_typo_in_a_claim_id_names_the_line_and_the_claim_meant(deck):
     assert "removed build/deck.pdf" in stderr  # and it says why the deck is gone
 
 
+# the figures' shared style: early, while every material's typeset pages are current, so only the
+# figures run (after a LaTeX error below, the materials it broke would be typeset again beside them)
+def test_an_error_in_the_figures_shared_style_names_it(deck):
+    style = deck / "figures" / "_style.py"
+    body = '    fig.savefig(out_path, format="pdf"'
+    with edited(style, body, '    raise RuntimeError("broken style")\n' + body) as line:
+        error, _ = failed(deck)
+    assert re.search(rf"figures/_style\.py:{line}: figure \w+ raised RuntimeError: broken style "
+                     r"\(called from figures/\w+\.py:\d+\)", error), error
+
+
 def test_a_missing_brace_in_a_frame_title_names_the_frame(deck):
     with edited(template(deck), FRAME, FRAME[:-1]) as line:
         error, _ = failed(deck)
@@ -162,15 +173,6 @@ def test_every_statement_a_spec_edit_makes_false_is_named(deck):
 
 
 # --- figures ----------------------------------------------------------------------------------
-
-
-def test_an_error_in_the_figures_shared_style_names_it(deck):
-    style = deck / "figures" / "_style.py"
-    body = '    fig.savefig(out_path, format="pdf"'
-    with edited(style, body, '    raise RuntimeError("broken style")\n' + body) as line:
-        error, _ = failed(deck)
-    assert re.search(rf"figures/_style\.py:{line}: figure \w+ raised RuntimeError: broken style "
-                     r"\(called from figures/\w+\.py:\d+\)", error), error
 
 
 def test_a_missing_table_entry_in_a_figure_helper_says_where_to_add_it(tmp_path, capsys):

@@ -63,33 +63,9 @@ def test_gaudi3_bandwidth_rebuilds_only_what_reads_it(tree):
     assert ran(doit(tree)) == set()
 
 
-def test_h100_bandwidth_moves_every_dependent_number(tree):
-    set_spec(tree, "H100", "memory_bandwidth", "3.35", "4.0")
-    result = doit(tree)
-    assert result.returncode == 0, result.stderr
-    rebuilt = ran(result)
-    assert {"slides:01_roofline", "figure:roofline", "figure:batch_sweep",
-            "listing:01_roofline/three_vendors", "listing:01_roofline/batch_sweep"} <= rebuilt
-    # Part 0 reads H100 bandwidth only for a verdict ("Memory") that does not change: not re-rendered
-    assert "slides:00_welcome" not in rebuilt
-    tex = (tree / "build" / "slides" / "01_roofline.tex").read_text()
-    # ridge: 989.4 / 4.0 = 247.35 -> "247"; decode step: 15,546,720,256 B / 4e12 B/s = 3.89 ms
-    assert re.search(r"\\claim\{01_roofline:ridge\.H100:1\}\{247\\,FLOP/B\}", tex)
-    assert "{3.89\\,ms}" in tex
-
-
 # --- one edit, every material ----------------------------------------------------------------------
 
 MATERIALS = ["deck", "notes", "handout", "exercises", "solutions"]
-
-
-@pytest.fixture(scope="module")
-def materials_tree(tmp_path_factory):
-    """A copy of the repository built in full: claims, slides, figures, listings and all five PDFs."""
-    root = copy_repo(tmp_path_factory.mktemp("materials") / "repo", built=True)
-    first = full_build(root)
-    assert first.returncode == 0, first.stdout + first.stderr
-    return root
 
 
 def full_build(root):
@@ -106,29 +82,58 @@ def full_build(root):
     return rest
 
 
-def pdf_texts(root) -> dict[str, str]:
+def read_pdfs(root) -> dict[str, tuple[list[str], dict]]:
+    """material -> (text of each page, named destination -> page) of its PDF."""
     from test_pdf import read_pdf
 
-    return {m: "\n".join(read_pdf(root / "build" / f"{m}.pdf")[0]) for m in MATERIALS}
+    return {m: read_pdf(root / "build" / f"{m}.pdf") for m in MATERIALS}
 
 
-def test_h100_bandwidth_moves_every_material(materials_tree):
+def pdf_texts(read) -> dict[str, str]:
+    return {m: "\n".join(pages) for m, (pages, _) in read.items()}
+
+
+@pytest.fixture(scope="module")
+def h100_edit(tree):
+    """H100 memory bandwidth 3.35 -> 4.0 TB/s in the module's tree, then the full build (the PDFs
+    too): what the tree showed before, and the build's result."""
     import json
 
-    from test_materials import printed
-    from test_pdf import normalise, read_pdf, shown_in
-
-    root = materials_tree
-    before = pdf_texts(root)
-    old_claims = {c["id"]: c["text"] for c in json.loads((root / "build" / "claims.json").read_text())["claims"]}
-    old_outputs = {p.relative_to(root / "build" / "listings"): p.read_text()
-                   for p in (root / "build" / "listings").rglob("*.out")}
-
+    root = tree
+    before = {"pdfs": pdf_texts(read_pdfs(root)),
+              "claims": {c["id"]: c["text"] for c in json.loads((root / "build" / "claims.json").read_text())["claims"]},
+              "outputs": {p.relative_to(root / "build" / "listings"): p.read_text()
+                          for p in (root / "build" / "listings").rglob("*.out")}}
     set_spec(root, "H100", "memory_bandwidth", "3.35", "4.0")
     result = full_build(root)
     assert result.returncode == 0, result.stdout + result.stderr
+    return before, result
+
+
+def test_h100_bandwidth_moves_every_dependent_number(tree, h100_edit):
+    rebuilt = ran(h100_edit[1])
+    assert {"slides:01_roofline", "figure:roofline", "figure:batch_sweep",
+            "listing:01_roofline/three_vendors", "listing:01_roofline/batch_sweep"} <= rebuilt
+    # Part 0 reads H100 bandwidth only for a verdict ("Memory") that does not change: not re-rendered
+    assert "slides:00_welcome" not in rebuilt
+    tex = (tree / "build" / "slides" / "01_roofline.tex").read_text()
+    # ridge: 989.4 / 4.0 = 247.35 -> "247"; decode step: 15,546,720,256 B / 4e12 B/s = 3.89 ms
+    assert re.search(r"\\claim\{01_roofline:ridge\.H100:1\}\{247\\,FLOP/B\}", tex)
+    assert "{3.89\\,ms}" in tex
+
+
+def test_h100_bandwidth_moves_every_material(tree, h100_edit):
+    import json
+
+    from test_materials import printed
+    from test_pdf import normalise, shown_in
+
+    root = tree
+    (before, result) = h100_edit
+    old_claims, old_outputs, before = before["claims"], before["outputs"], before["pdfs"]
     assert {f"pdf:{m}" for m in MATERIALS} <= ran(result)
-    after = pdf_texts(root)
+    read = read_pdfs(root)
+    after = pdf_texts(read)
 
     # Worked by hand: bandwidth 4.0 TB/s prints "4.00 TB/s"; ridge 989.4 / 4.0 = 247.35 -> "247 FLOP/B"
     # (was 989.4 / 3.35 = 295.3 -> "295"; MI300X's ridge also prints 247, so the deck had it before);
@@ -156,7 +161,7 @@ def test_h100_bandwidth_moves_every_material(materials_tree):
             for u in json.loads(p.read_text())["uses"]]
     problems = []
     for material in MATERIALS:
-        pages, dests = read_pdf(root / "build" / f"{material}.pdf")
+        pages, dests = read[material]
         current = {u["text"] for u in uses if shown_in(material, u)}
         if any(u["target"].startswith("91_errata:") and shown_in(material, u) for u in uses):
             current |= quoted
