@@ -234,25 +234,48 @@ def test_the_precompiled_preamble_is_only_a_cache(tmp_path, monkeypatch):
     assert (copy / "exercises.pdf").read_bytes() == made.read_bytes()
 
 
-def test_the_precompiled_preamble_is_made_once_for_every_build_folder(tmp_path, monkeypatch):
-    # The format lives in the user's cache folder, named after what it holds: a second build folder
-    # (a build from an empty build/, a test's copy) finds it there and makes none of its own.
+def test_the_users_cache_spares_a_new_build_folder_the_format_and_the_second_pass(tmp_path, monkeypatch):
+    # A build from an empty build/ (a test's copy, CI's second build) finds two things in the user's
+    # cache folder: the precompiled preamble, named after what it holds, and the auxiliary files the
+    # same sources settled on, so its first pass is its last.  Both are only a start: a stale set of
+    # auxiliary files costs passes, never a different page.
+    import json
     import shutil
 
-    from mlsysim_deck.build import typeset
+    from mlsysim_deck.build import AUXILIARY, assemble, typeset
 
     monkeypatch.setenv("MLSYSIM_CACHE", str(tmp_path / "cache"))
-    require_build(BUILD / "exercises.tex")
-    copies = [tmp_path / name / "build" for name in ("one", "two")]
-    for copy in copies:
+    made = require_build(BUILD / "exercises.pdf").read_bytes()
+
+    def empty_copy(name):  # the build's sources for the sheet, none of LaTeX's files
+        copy = tmp_path / name / "build"
         shutil.copytree(BUILD, copy, ignore=lambda d, names: [n for n in names if n.endswith((".fmt", ".pdf")) or
                                                              n.startswith(("ledger", ".doit"))])
-        typeset(copy, ROOT / "templates", "exercises")
-    formats = list((tmp_path / "cache" / "tex").glob("preamble-*.fmt"))
-    assert len(formats) == 1, formats
-    for copy in copies:
-        assert f"preloaded format={formats[0].stem}" in (copy / "tex" / "exercises.log").read_text(errors="replace")
+        for ext in AUXILIARY:
+            (copy / "tex" / f"exercises{ext}").unlink(missing_ok=True)
+        return copy
+
+    passes = {}
+    for name in ("first", "second"):
+        copy = empty_copy(name)
+        passes[name] = typeset(copy, ROOT / "templates", "exercises")
+        assemble(copy, ROOT / "templates", "exercises")
+        assert (copy / "exercises.pdf").read_bytes() == made, name
         assert not list(copy.rglob("*.fmt"))
+    assert passes == {"first": 2, "second": 1}  # from nothing: the frame total and outline need a pass
+    formats = list((tmp_path / "cache" / "tex").glob("preamble-*.fmt"))
+    assert len(formats) == 1, formats  # made by the first folder, used by the second
+    assert f"preloaded format={formats[0].stem}" in (copy / "tex" / "exercises.log").read_text(errors="replace")
+
+    # a stale set: the solutions sheet's files remembered as the exercise sheet's
+    [remembered] = (tmp_path / "cache" / "aux").glob("exercises-*.json")
+    stale = {ext: (BUILD / "tex" / f"solutions{ext}").read_text(encoding="latin-1")
+             if (BUILD / "tex" / f"solutions{ext}").exists() else None for ext in AUXILIARY}
+    remembered.write_text(json.dumps(stale), encoding="utf-8")
+    copy = empty_copy("stale")
+    assert typeset(copy, ROOT / "templates", "exercises") >= 2
+    assemble(copy, ROOT / "templates", "exercises")
+    assert (copy / "exercises.pdf").read_bytes() == made
 
 
 def test_a_second_latex_pass_runs_while_the_auxiliary_files_change(tmp_path):

@@ -7,6 +7,7 @@ their tasks are up to date while those values are unchanged (`spec_inputs_unchan
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 import os
 import re
@@ -354,8 +355,7 @@ def evaluate_claims(slides_root: Path, claims_dir: Path) -> dict:
             stale.unlink()
     write_text_atomic(claims_dir / "index.json", json.dumps(sorted(records), indent=0) + "\n")
     write_errata(records, claims_dir, {p["dir"]: p["number"] for p in parts(slides_root)})
-    import hashlib  # one small file that changes whenever any claim's record does (claims.json depends on it)
-
+    # one small file that changes whenever any claim's record does (claims.json depends on it)
     digest = hashlib.sha256("".join((claims_dir / f"{cid}.json").read_text(encoding="utf-8")
                                     for cid in sorted(records)).encode()).hexdigest()
     write_text_atomic(claims_dir / "records.sha256", digest + "\n")
@@ -768,9 +768,11 @@ def typeset(build_dir: Path, templates_dir: Path, job: str = "deck") -> None:
     size its PDF has now (written down in build/tex/<job>.figures.json), but not yet read.
 
     Passes run until the auxiliary files come out as they went in: an edit that moves numbers
-    takes one pass, a build from nothing (or a frame added) two.  Only `assemble` reads the figures'
-    contents, so a figure redrawn at the same size needs no new pass, and the pass may run while
-    the figures are being drawn."""
+    takes one pass, a frame added two.  A build from an empty build/ starts from the auxiliary
+    files the same sources settled on in another build folder, where the user's cache remembers
+    them (`remembered_auxiliary`): one pass, where starting from none takes two.  Only `assemble`
+    reads the figures' contents, so a figure redrawn at the same size needs no new pass, and the
+    pass may run while the figures are being drawn.  Returns how many passes ran."""
     build_dir = Path(build_dir).resolve()
     xelatex = shutil.which("xelatex")
     if xelatex is None:
@@ -788,7 +790,11 @@ def typeset(build_dir: Path, templates_dir: Path, job: str = "deck") -> None:
                 for ext in AUXILIARY}
 
     sizes = figure_sizes(build_dir)  # before the pass: a figure redrawn during it keeps its size
-    for _ in range(4):
+    sources = auxiliary_key(build_dir, job)
+    if not any(auxiliary().values()):
+        restore_auxiliary(out, job, remembered_auxiliary(sources))
+    passes = 0
+    for passes in range(1, 5):
         before = auxiliary()
         proc = subprocess.run(cmd, cwd=build_dir, env=env, capture_output=True, text=True, errors="replace")
         if proc.returncode != 0:
@@ -797,8 +803,55 @@ def typeset(build_dir: Path, templates_dir: Path, job: str = "deck") -> None:
             restore_auxiliary(out, job, before)
             raise latex_error(proc, log, build_dir, f"on build/{job}.tex")
         if auxiliary() == before:
+            remember_auxiliary(sources, before)
             break
     write_text_atomic(out / f"{job}.figures.json", json.dumps(sizes, indent=1, sort_keys=True) + "\n")
+    return passes
+
+
+def auxiliary_key(build_dir: Path, job: str) -> str:
+    """What a material's auxiliary files follow from: its name, its master and the parts' LaTeX."""
+    key = hashlib.sha256(job.encode() + b"\0" + (build_dir / f"{job}.tex").read_bytes())
+    for part in sorted((build_dir / "slides").glob("*.tex")):
+        key.update(part.name.encode() + b"\0" + part.read_bytes())
+    return f"{job}-{key.hexdigest()[:16]}"
+
+
+def _auxiliary_file(sources: str) -> Path | None:
+    from mlsysim.units import cache_root
+
+    root = cache_root()
+    return None if root is None else Path(root) / "aux" / f"{sources}.json"
+
+
+def remembered_auxiliary(sources: str) -> dict:
+    """The auxiliary files a material settled on from these sources in another build folder: a
+    hint only (the passes run until the files come out as they went in, whatever they started
+    from); none when the cache is off or has none."""
+    path = _auxiliary_file(sources)
+    try:
+        saved = json.loads(path.read_text(encoding="utf-8")) if path else {}
+    except (OSError, ValueError):
+        saved = {}
+    return {ext: saved[ext].encode("latin-1") if isinstance(saved.get(ext), str) else None for ext in AUXILIARY}
+
+
+def remember_auxiliary(sources: str, files: dict) -> None:
+    """Keep the settled auxiliary files in the user's cache (the last AUXILIARY_KEPT sets)."""
+    path = _auxiliary_file(sources)
+    if path is None:
+        return
+    try:
+        if not write_text_atomic(path, json.dumps({ext: None if content is None else content.decode("latin-1")
+                                                   for ext, content in files.items()}, sort_keys=True)):
+            os.utime(path)  # used again: the sets kept are the ones used last
+        keep_newest(path.parent.glob("*.json"), AUXILIARY_KEPT)
+    except OSError:
+        pass  # a read-only home: the next build from nothing takes two passes, which is only slower
+
+
+#: Settled auxiliary files kept in the user's cache: five materials, a few versions of each.
+AUXILIARY_KEPT = 40
 
 
 def restore_auxiliary(out: Path, job: str, files: dict) -> None:
@@ -872,7 +925,6 @@ def precompiled_preamble(build_dir: Path, templates_dir: Path, job: str, xelatex
     from an empty build/ makes none (1.5 s each).  It is a cache: a material compiles to the same
     bytes without it (tests/test_pdf.py)."""
     import fcntl
-    import hashlib
 
     if os.environ.get("MLSYSIM_TEX_FORMAT", "1").lower() in ("0", "off"):
         return None
