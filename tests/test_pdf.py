@@ -258,6 +258,7 @@ def test_the_users_cache_spares_a_new_build_folder_the_format_and_the_second_pas
     passes = {}
     for name in ("first", "second"):
         copy = empty_copy(name)
+        (copy / "tex" / "preamble-0123456789abcdef.fmt").write_bytes(b"a format kept in build/tex before")
         passes[name] = typeset(copy, ROOT / "templates", "exercises")
         assemble(copy, ROOT / "templates", "exercises")
         assert (copy / "exercises.pdf").read_bytes() == made, name

@@ -941,6 +941,9 @@ def precompiled_preamble(build_dir: Path, templates_dir: Path, job: str, xelatex
     key.update(_tex_live_stamp(xelatex).encode())
     out = format_folder(build_dir)
     fmt = out / f"preamble-{key.hexdigest()[:16]}.fmt"
+    if out != build_dir / "tex":  # formats a build made before they moved to the cache: 10 MB each
+        for old in (build_dir / "tex").glob("preamble-*.fmt"):
+            old.unlink(missing_ok=True)
     with open(out / "preamble.lock", "w") as lock:  # two materials compiled at once make it once
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not fmt.exists():
