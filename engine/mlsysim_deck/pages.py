@@ -68,7 +68,7 @@ class Mark:
 
 
 def _identity(pdf: Path) -> tuple:
-    """A PDF as it is now: its path, size and modification time (a rebuilt PDF is another)."""
+    """A PDF as it is now: its path, inode, size and modification time (a rebuilt PDF is another)."""
     st = Path(pdf).stat()
     return str(Path(pdf).resolve()), st.st_ino, st.st_size, st.st_mtime_ns
 
