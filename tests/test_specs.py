@@ -90,3 +90,31 @@ def test_every_value_has_a_source():
             for field in entry.fields():
                 if entry._units[field] is not None:
                     assert entry.source(field), f"{path.name} [{entry.table}] {field} has no source"
+
+
+def test_the_checked_spec_files_kept_in_the_cache_are_the_last_used(tmp_path, monkeypatch):
+    # Each edit of a spec file leaves its checked values in the user's cache; only the SPECS_KEPT
+    # most recently used stay, and a file loaded again from the cache counts as used again.
+    import time
+
+    monkeypatch.setenv("MLSYSIM_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(spec, "SPECS_KEPT", 3)
+    text = (PACKAGE_SPECS / "costs.toml").read_text(encoding="utf-8")
+    versions = []
+    for n in range(4):
+        path = tmp_path / f"v{n}" / "costs.toml"
+        path.parent.mkdir()
+        path.write_text(text + f"# version {n}\n", encoding="utf-8")
+        versions.append(path)
+
+    def load(n):
+        spec.load_file(versions[n])
+        time.sleep(0.05)  # file times tick in milliseconds: one load, one distinct time
+
+    for n in (0, 1, 2):
+        load(n)
+    load(0)  # from the cache: used again
+    load(3)  # a fourth: the least recently used (version 1) goes
+    kept = {n for n, path in enumerate(versions) if spec._cache_path(path.read_text(encoding="utf-8")).exists()}
+    assert kept == {0, 2, 3}
+    assert len(list((tmp_path / "cache").glob("spec-*.json"))) == 3

@@ -327,6 +327,10 @@ def _from_cache(path: Path, text: str) -> dict[str, Spec] | None:
         return None
     if not isinstance(tables, dict):
         return None
+    try:
+        os.utime(cached)  # used now: the checked files kept are the ones used last
+    except OSError:
+        pass
     return {table: Spec(str(path), table, *(t[k] for k in ("values", "units", "display", "sources")))
             for table, t in tables.items()}
 
@@ -334,6 +338,8 @@ def _from_cache(path: Path, text: str) -> dict[str, Spec] | None:
 def _to_cache(text: str, entries: dict[str, Spec]) -> None:
     import json
     import tempfile
+
+    from .units import keep_newest
 
     cached = _cache_path(text)
     if cached is None:
@@ -346,8 +352,13 @@ def _to_cache(text: str, entries: dict[str, Spec]) -> None:
                                          encoding="utf-8") as out:
             json.dump(tables, out)
         os.replace(out.name, cached)  # whole or not at all: a reader never sees half a file
+        keep_newest(cached.parent.glob("spec-*.json"), SPECS_KEPT)  # each edit of a spec file leaves one
     except OSError:
         pass  # a read-only home: every load checks with pint, which is only slower
+
+
+#: Checked spec files kept in the user's cache: the eight spec files, a few versions of each.
+SPECS_KEPT = 64
 
 
 def load_file(path: Path) -> dict[str, Spec]:

@@ -30,12 +30,29 @@ NUMBER_FORMAT = re.compile(r"^[^~PLHCD]*[\d.,eEfFgGn%d]")
 
 
 def cache_root() -> Path | None:
-    """The user's cache folder for mlsysim ($MLSYSIM_CACHE, else ~/.cache/mlsysim): the checked spec
-    values and pint's parsed definitions, never in the source tree.  None when MLSYSIM_CACHE is "0"
-    or "off"."""
+    """The user's cache folder for mlsysim ($MLSYSIM_CACHE, else $XDG_CACHE_HOME/mlsysim or
+    ~/.cache/mlsysim), never in the source tree: the checked spec values and pint's parsed
+    definitions, and the deck tooling's compiled templates, proved equations, precompiled preambles
+    and settled auxiliary files.  None when MLSYSIM_CACHE is "0" or "off"."""
     root = os.environ.get("MLSYSIM_CACHE") or os.path.join(
         os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "mlsysim")
     return None if root in ("0", "off") else Path(root)
+
+
+def keep_newest(paths, keep: int) -> None:
+    """Remove all but the `keep` most recently modified of `paths` (how each folder of the cache
+    stays bounded); a file that another process removes meanwhile is skipped."""
+    dated = []
+    for path in paths:
+        try:
+            dated.append((Path(path).stat().st_mtime_ns, str(path)))
+        except OSError:
+            continue
+    for _, path in sorted(dated, reverse=True)[keep:]:
+        try:
+            os.unlink(path)
+        except OSError:
+            pass
 
 
 def ureg():

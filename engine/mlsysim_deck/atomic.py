@@ -1,5 +1,5 @@
-"""Writes that never leave a half-written file (write beside, then rename over), and folders of
-kept files (formats, compiled templates) that never grow past a bound."""
+"""Writes that never leave a half-written file (write beside, then rename over).  (Folders of kept
+files that never grow past a bound: mlsysim.units.keep_newest, beside the user's cache folder.)"""
 from __future__ import annotations
 
 import os
@@ -31,19 +31,3 @@ def write_bytes_atomic(path: Path, data: bytes) -> bool:
 
 def write_text_atomic(path: Path, text: str) -> bool:
     return write_bytes_atomic(path, text.encode("utf-8"))
-
-
-def keep_newest(paths, keep: int) -> None:
-    """Remove all but the `keep` most recently modified of `paths`; a file that another process
-    removes meanwhile is skipped."""
-    dated = []
-    for path in paths:
-        try:
-            dated.append((Path(path).stat().st_mtime_ns, str(path)))
-        except OSError:
-            continue
-    for _, path in sorted(dated, reverse=True)[keep:]:
-        try:
-            os.unlink(path)
-        except OSError:
-            pass

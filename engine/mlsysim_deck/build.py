@@ -19,7 +19,9 @@ import tempfile
 import tomllib
 from pathlib import Path
 
-from .atomic import keep_newest, write_bytes_atomic, write_text_atomic
+from mlsysim.units import keep_newest
+
+from .atomic import write_bytes_atomic, write_text_atomic
 
 SETUP_MARKER = "# --- slide ---"
 

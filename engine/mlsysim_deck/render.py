@@ -21,7 +21,9 @@ from jinja2 import nodes
 from jinja2.lexer import Token
 from markupsafe import Markup
 
-from .atomic import keep_newest, write_text_atomic
+from mlsysim.units import keep_newest
+
+from .atomic import write_text_atomic
 
 
 class RenderError(Exception):
