@@ -111,13 +111,7 @@ def task_claims():
 
 def _claim_uses(part_dir: Path) -> list[str]:
     """Claim ids a part's template uses (read from its Jinja AST; errors surface when it renders)."""
-    from mlsysim_deck.render import RenderError, analyse, environment
-
-    try:
-        uses = analyse(environment([SLIDES, TEMPLATES]), part_dir / "slides.tex.j2")
-    except RenderError:
-        return []
-    return sorted({u.name for u in uses if u.helper in ("claim", "count")})
+    return B.template_claims(part_dir / "slides.tex.j2", [SLIDES, TEMPLATES])
 
 
 def _prints_errata(part_dir: Path) -> bool:

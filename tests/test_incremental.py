@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from workflow_support import copy_repo
+from workflow_support import ROOT, copy_repo
 
 # Tasks up to the slides; the PDF step is LaTeX's and is exercised by the full build.
 TASKS = ["claims", "slides", "listing", "figure", "claims_json"]
@@ -181,3 +181,36 @@ def test_h100_bandwidth_moves_every_material(tree, h100_edit):
                 if line not in new_lines and len(line.strip()) > 8 and normalise(line) in normalise(after[material]):
                     problems.append(f"{material}.pdf: stale output of {rel}: {line!r}")
     assert not problems, "\n".join(problems)
+
+
+# --- what each part reads, remembered between runs ------------------------------------------------
+
+
+def test_a_parts_claims_are_remembered_only_for_what_they_were_read_from(tmp_path, monkeypatch):
+    # doit asks every run which claims each template uses; the answer comes from the user's cache
+    # only while the template and the comparisons its loops expand are the ones it was read from
+    import shutil
+
+    from mlsysim_deck.build import template_claims
+    from workflow_support import SPECS  # the package's spec files
+
+    monkeypatch.setenv("MLSYSIM_CACHE", str(tmp_path / "cache"))
+    specs = shutil.copytree(SPECS, tmp_path / "specs")
+    monkeypatch.setenv("MLSYSIM_SPECS", str(specs))
+    template = tmp_path / "slides.tex.j2"
+    search = [tmp_path, ROOT / "templates"]
+    loop = '\\BLOCK{for hw in accelerators("flagships")}\\VAR{claim("ridge.*", hw)} \\BLOCK{endfor}'
+
+    def uses(text):
+        template.write_text(text, encoding="utf-8")
+        return template_claims(template, search)
+
+    # the flagships (one per vendor, hardware.toml): H100, MI300X, Gaudi 3
+    assert uses('\\VAR{claim("hw.H100.bw")} ' + loop) == ["hw.H100.bw", "ridge.Gaudi3", "ridge.H100", "ridge.MI300X"]
+    assert uses('\\VAR{claim("hw.A100.bw")} ' + loop)[0] == "hw.A100.bw"  # another template: read afresh
+    remembered = sorted((tmp_path / "cache" / "uses").glob("*.json"))
+    assert len(remembered) == 2
+    # a fourth flagship in hardware.toml: the same template now reads its ridge too
+    (specs / "hardware.toml").write_text((specs / "hardware.toml").read_text(encoding="utf-8")
+                                         + '\n[Zeta]\ncomparisons = ["flagships"]\n', encoding="utf-8")
+    assert "ridge.Zeta" in uses('\\VAR{claim("hw.A100.bw")} ' + loop)

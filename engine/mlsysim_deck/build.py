@@ -149,6 +149,65 @@ def parts(slides_root: Path) -> list[dict]:
 # --- spec fingerprints: which values a figure or listing read ---------------------------------
 
 
+def template_claims(template: Path, search_path: list[Path]) -> list[str]:
+    """Claim ids a part's template uses (its claim() and count() calls, read from its Jinja syntax
+    tree, a loop over a comparison expanded per accelerator); none for a template that does not
+    parse (its error surfaces when it renders).
+
+    Every `doit` asks this of each part (0.15 s of parsing, most of a no-op build), so the answer is
+    remembered in the user's cache, keyed on all it follows from: the template, the comparisons of
+    hardware.toml, the code that reads them (render.py, workload.py) and Jinja's version."""
+    import importlib.util
+
+    from mlsysim.spec import spec_dir
+
+    from .workload import comparison_keys
+
+    here = Path(__file__).parent
+    jinja = Path(importlib.util.find_spec("jinja2").origin)  # its __init__ names its version
+    key = b"\0".join([Path(template).read_bytes(), json.dumps(comparison_keys(spec_dir()), sort_keys=True).encode(),
+                      (here / "render.py").read_bytes(), (here / "workload.py").read_bytes(), jinja.read_bytes()])
+    return remembered("uses", key, lambda: _template_claims(Path(template), search_path))
+
+
+def _template_claims(template: Path, search_path: list[Path]) -> list[str]:
+    from .render import RenderError, analyse, environment
+
+    try:
+        uses = analyse(environment(search_path), template)
+    except RenderError:
+        return []
+    return sorted({u.name for u in uses if u.helper in ("claim", "count")})
+
+
+def remembered(kind: str, key: bytes, compute):
+    """compute() (a JSON value), kept in the user's cache folder under <kind>/ by a digest of `key`,
+    the bytes the value follows from; computed each time when the cache is off or cannot be written."""
+    from mlsysim.units import cache_root
+
+    root = cache_root()
+    if root is None:
+        return compute()
+    path = Path(root) / kind / f"{hashlib.sha256(key).hexdigest()[:32]}.json"
+    try:
+        value = json.loads(path.read_text(encoding="utf-8"))
+        os.utime(path)  # used now: the values kept are the ones used last
+        return value
+    except (OSError, ValueError):
+        pass
+    value = compute()
+    try:
+        write_text_atomic(path, json.dumps(value))
+        keep_newest(path.parent.glob("*.json"), REMEMBERED_KEPT)
+    except OSError:
+        pass
+    return value
+
+
+#: Values `remembered` keeps of each kind: a few versions of each of a dozen templates.
+REMEMBERED_KEPT = 100
+
+
 def spec_fingerprints(spec_dir: Path) -> dict[str, str]:
     """key -> "value unit" for every value of every spec file (tomllib only: cheap at dodo load)."""
     prints = {}
