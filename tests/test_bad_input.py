@@ -157,31 +157,33 @@ def test_a_latex_error_names_the_template_line(built_repo):
 
 
 def test_once_a_latex_error_is_fixed_the_other_materials_are_only_assembled(built_repo):
-    # the notes fail on a LaTeX error (nothing of theirs half-made, their auxiliary files as the
-    # failed pass found them, so the pass after the fix settles at once); the deck's typeset pages
-    # from the last good build stay, its PDF goes; the error fixed, the deck is assembled again from
-    # those pages (no XeLaTeX pass) into the same bytes, and the notes are typeset again
+    # the exercise sheet fails on a LaTeX error in one of its frames (nothing of its own half-made,
+    # its auxiliary files as the failed pass found them, so the pass after the fix settles at once);
+    # the deck's typeset pages from the last good build stay, its PDF goes; the error fixed, the deck
+    # is assembled again from those pages (no XeLaTeX pass) into the same bytes, and the sheet is
+    # typeset again.  (The sheet, the cheapest material to typeset, shows the frame the deck does.)
     repo = built_repo
     deck_pdf, deck_xdv = (repo / "build" / p for p in ("deck.pdf", "tex/deck.xdv"))
     pdf_before, xdv_before = deck_pdf.read_bytes(), deck_xdv.read_bytes()
-    auxiliary = [p for ext in AUXILIARY if (p := repo / "build" / "tex" / f"notes{ext}").exists()]
+    auxiliary = [p for ext in AUXILIARY if (p := repo / "build" / "tex" / f"exercises{ext}").exists()]
     assert {p.suffix for p in auxiliary} >= {".aux", ".nav", ".out"}, auxiliary
     auxiliary_before = {p: p.read_bytes() for p in auxiliary}
     template = repo / "slides" / "01_roofline" / "slides.tex.j2"
     source = template.read_text(encoding="utf-8")
-    _edit(template, r"\begin{frame}{Arithmetic Intensity", r"\notamacro\begin{frame}{Arithmetic Intensity")
-    proc = doit(repo, "typeset:notes")
+    frame = r"\begin{frame}[label=exercise-crossover]{Exercise 1: Find the Crossover}"
+    _edit(template, frame, frame + "\n\\notamacro")
+    proc = doit(repo, "typeset:exercises")
     assert proc.returncode != 0 and "Undefined control sequence" in proc.stderr, proc.stdout + proc.stderr
-    assert not (repo / "build" / "tex" / "notes.xdv").exists() and not deck_pdf.exists()
+    assert not (repo / "build" / "tex" / "exercises.xdv").exists() and not deck_pdf.exists()
     assert deck_xdv.read_bytes() == xdv_before
     assert {p: p.read_bytes() for p in auxiliary} == auxiliary_before
     assert leftovers(repo / "build") == []
 
     template.write_text(source, encoding="utf-8")
-    proc = doit(repo, "pdf:deck", "pdf:notes")
+    proc = doit(repo, "pdf:deck", "pdf:exercises")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     ran = {line[3:].strip() for line in proc.stdout.splitlines() if line.startswith(".  ")}
-    assert {"pdf:deck", "typeset:notes", "pdf:notes"} <= ran and "typeset:deck" not in ran, ran
+    assert {"pdf:deck", "typeset:exercises", "pdf:exercises"} <= ran and "typeset:deck" not in ran, ran
     assert deck_pdf.read_bytes() == pdf_before
 
 
