@@ -78,6 +78,25 @@ def test_a_wrong_value_at_its_mark_is_found_with_part_frame_page_and_claim(uses)
     assert problems[0].endswith("claim dist.node_gpus should read '4' but the page shows '8' there")
 
 
+def test_a_pdf_rebuilt_in_place_is_read_again(tmp_path, uses):
+    # pages.py reads each PDF's marks and glyphs once per process: a PDF rebuilt at the same path
+    # (a test's second build) is another PDF, and is read again
+    import os
+    import shutil
+
+    from mlsysim_deck.pages import check_claims_shown, claim_marks
+
+    pdf = tmp_path / "material.pdf"
+    shutil.copy(require_build(BUILD / "deck.pdf"), pdf)
+    use = next(u for u in uses if u["claim"] == "dist.node_gpus")  # on the deck, not on the answer key
+    assert use["target"] in claim_marks(pdf) and check_claims_shown(pdf, [use]) == []
+    rebuilt = tmp_path / "rebuilt.pdf"
+    shutil.copy(require_build(BUILD / "solutions.pdf"), rebuilt)
+    os.replace(rebuilt, pdf)  # as the build moves a new PDF into place
+    assert use["target"] not in claim_marks(pdf)
+    assert "has no mark" in check_claims_shown(pdf, [use])[0]
+
+
 # A small deck's head, as the build's masters begin (templates/deck.tex.j2): the class in OT1, the
 # packages (precompiled into a format by compile_pdf), the dump point, then fonts and theme.
 MINI_HEAD = r"""\renewcommand\encodingdefault{OT1}\fontencoding{OT1}\selectfont
