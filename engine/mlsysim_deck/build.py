@@ -77,26 +77,32 @@ def reported(action):
 
     @functools.wraps(action)
     def run(*args, **kwargs):
-        from mlsysim.spec import SpecError
-        from .claims import ClaimError
-        from .render import RenderError
-
         try:
             return action(*args, **kwargs)
-        except (BuildError, ClaimError, RenderError, SpecError, LookupError) as err:
-            if first_error_of_the_run():
+        except BaseException as err:
+            known = known_error(err)
+            if known and first_error_of_the_run():
                 print(f"error: {err}", file=sys.stderr)
-            else:  # a task running beside the one that failed first: most often the same cause
+            elif known:  # a task running beside the one that failed first: most often the same cause
                 print(f"  failed at the same time: {str(err).splitlines()[0]}", file=sys.stderr)
             if _builds_here(args):
                 _say_removed(remove_final_outputs())
+            if not known:
+                raise
             return False
-        except BaseException:
-            if _builds_here(args):
-                _say_removed(remove_final_outputs())
-            raise
 
     return run
+
+
+def known_error(err: BaseException) -> bool:
+    """An error the build explains in one message, by file and line (a bad spec value, claim or
+    template): no traceback.  (The template errors' module loads Jinja, so only once one is raised.)"""
+    from mlsysim.spec import SpecError
+
+    from .claims import ClaimError
+    from .render import RenderError
+
+    return isinstance(err, (BuildError, ClaimError, RenderError, SpecError, LookupError))
 
 
 def build_processes() -> int:
