@@ -1219,10 +1219,10 @@ def _runaway(tex: Path, number: int, message: str, build_dir: Path) -> str | Non
     return None
 
 
-#: Commands every deck may use besides those its own templates use (LaTeX, Beamer, siunitx).
+#: Commands every deck may use besides those its own templates use (LaTeX, Beamer).
 COMMON_MACROS = """textbf textit texttt textsc textrm textsf emph underline alert item begin end frametitle
 framesubtitle includegraphics centering raggedright small footnotesize scriptsize tiny normalsize large Large
-LARGE huge Huge bfseries itshape ttfamily qty num unit SI si cite href url vspace hspace hfill vfill newline
+LARGE huge Huge bfseries itshape ttfamily cite href url vspace hspace hfill vfill newline
 par section subsection pause only onslide uncover visible column columns caption label ref toprule midrule
 bottomrule hline multicolumn frac sqrt cdot times approx leq geq left right text mathrm mathbf ldots dots
 cdots quad qquad color textcolor rowcolor checkmark footnote noindent linewidth textwidth""".split()
