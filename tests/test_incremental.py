@@ -214,3 +214,27 @@ def test_a_parts_claims_are_remembered_only_for_what_they_were_read_from(tmp_pat
     (specs / "hardware.toml").write_text((specs / "hardware.toml").read_text(encoding="utf-8")
                                          + '\n[Zeta]\ncomparisons = ["flagships"]\n', encoding="utf-8")
     assert "ridge.Zeta" in uses('\\VAR{claim("hw.A100.bw")} ' + loop)
+
+
+def test_a_parts_helper_calls_remembered_are_the_ones_read_afresh(tmp_path, monkeypatch):
+    # render_part reads its template's helper calls (line and frame of each claim) from the user's
+    # cache when the template, the comparisons and the errata are the ones they were read from
+    import shutil
+
+    from mlsysim_deck.render import analyse, analysed, environment
+
+    monkeypatch.setenv("MLSYSIM_CACHE", str(tmp_path / "cache"))
+    env = environment([ROOT / "slides", ROOT / "templates"])
+    errata = ["hook.iron_law_days", "kv.per_request"]
+    for template in sorted((ROOT / "slides").glob("*/slides.tex.j2")):
+        fresh = analyse(env, template, errata=errata)
+        assert analysed(env, template, errata=errata) == fresh  # read, then remembered
+        assert analysed(env, template, errata=errata) == fresh  # from the cache
+    assert len(list((tmp_path / "cache" / "analysis").glob("*.json"))) == 7
+    # a frame inserted above a claim moves its line: read afresh, not remembered
+    template = tmp_path / "slides.tex.j2"
+    shutil.copy(ROOT / "slides" / "01_roofline" / "slides.tex.j2", template)
+    before = {(u.name, u.line) for u in analysed(env, template)}
+    template.write_text("\\begin{frame}{New}\\end{frame}\n" + template.read_text(encoding="utf-8"), encoding="utf-8")
+    after = {(u.name, u.line) for u in analysed(env, template)}
+    assert after == {(name, line + 1) for name, line in before}

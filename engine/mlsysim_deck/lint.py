@@ -247,15 +247,32 @@ def printed_claims(build: Path) -> dict[str, list[str]]:
         records = json.loads((build / "claims.json").read_text(encoding="utf-8"))["claims"]
     else:
         claims_dir = build / "claims" if (build / "claims").is_dir() else build
-        for path in sorted(claims_dir.glob("*.json")):
-            if path.name != "index.json":
-                record = json.loads(path.read_text(encoding="utf-8"))
-                if isinstance(record, dict) and "text" in record:
-                    records.append(record)
+        records = _claim_records(claims_dir)
     known: dict[str, list[str]] = {}
     for record in records:
         known.setdefault(_normal(record["text"]), []).append(record["id"])
     return known
+
+
+#: claims folder -> (what its files were when read: name, inode, size, time of each; their records).  A
+#: worker renders several parts and draws several figures: each reads the 442 records once.
+_RECORDS: dict[str, tuple[tuple, list[dict]]] = {}
+
+
+def _claim_records(claims_dir: Path) -> list[dict]:
+    """The records of a folder of claim files (build/claims/*.json), read again once any changed."""
+    paths = sorted(p for p in claims_dir.glob("*.json") if p.name != "index.json")
+    stamp = tuple((p.name, st.st_ino, st.st_size, st.st_mtime_ns) for p in paths for st in [p.stat()])
+    kept = _RECORDS.get(str(claims_dir.resolve()))
+    if kept and kept[0] == stamp:
+        return kept[1]
+    records = []
+    for path in paths:
+        record = json.loads(path.read_text(encoding="utf-8"))
+        if isinstance(record, dict) and "text" in record:
+            records.append(record)
+    _RECORDS[str(claims_dir.resolve())] = (stamp, records)
+    return records
 
 
 def _normal(text: str) -> str:
