@@ -208,7 +208,7 @@ def test_a_parts_claims_are_remembered_only_for_what_they_were_read_from(tmp_pat
     # the flagships (one per vendor, hardware.toml): H100, MI300X, Gaudi 3
     assert uses('\\VAR{claim("hw.H100.bw")} ' + loop) == ["hw.H100.bw", "ridge.Gaudi3", "ridge.H100", "ridge.MI300X"]
     assert uses('\\VAR{claim("hw.A100.bw")} ' + loop)[0] == "hw.A100.bw"  # another template: read afresh
-    remembered = sorted((tmp_path / "cache" / "uses").glob("*.json"))
+    remembered = sorted((tmp_path / "cache" / "analysis").glob("*.json"))
     assert len(remembered) == 2
     # a fourth flagship in hardware.toml: the same template now reads its ridge too
     (specs / "hardware.toml").write_text((specs / "hardware.toml").read_text(encoding="utf-8")
@@ -221,20 +221,22 @@ def test_a_parts_helper_calls_remembered_are_the_ones_read_afresh(tmp_path, monk
     # cache when the template, the comparisons and the errata are the ones they were read from
     import shutil
 
-    from mlsysim_deck.render import analyse, analysed, environment
+    from mlsysim_deck.build import template_calls
+    from mlsysim_deck.render import analyse, environment
 
     monkeypatch.setenv("MLSYSIM_CACHE", str(tmp_path / "cache"))
-    env = environment([ROOT / "slides", ROOT / "templates"])
+    search = [ROOT / "slides", ROOT / "templates"]
+    env = environment(search)
     errata = ["hook.iron_law_days", "kv.per_request"]
     for template in sorted((ROOT / "slides").glob("*/slides.tex.j2")):
-        fresh = analyse(env, template, errata=errata)
-        assert analysed(env, template, errata=errata) == fresh  # read, then remembered
-        assert analysed(env, template, errata=errata) == fresh  # from the cache
+        fresh = [[u.helper, u.name, u.line, u.frame] for u in analyse(env, template, errata=errata)]
+        assert template_calls(template, search, errata) == fresh  # read, then remembered
+        assert template_calls(template, search, errata) == fresh  # from the cache
     assert len(list((tmp_path / "cache" / "analysis").glob("*.json"))) == 7
     # a frame inserted above a claim moves its line: read afresh, not remembered
     template = tmp_path / "slides.tex.j2"
     shutil.copy(ROOT / "slides" / "01_roofline" / "slides.tex.j2", template)
-    before = {(u.name, u.line) for u in analysed(env, template)}
+    before = {(name, line) for _, name, line, _ in template_calls(template, search)}
     template.write_text("\\begin{frame}{New}\\end{frame}\n" + template.read_text(encoding="utf-8"), encoding="utf-8")
-    after = {(u.name, u.line) for u in analysed(env, template)}
+    after = {(name, line) for _, name, line, _ in template_calls(template, search)}
     assert after == {(name, line + 1) for name, line in before}

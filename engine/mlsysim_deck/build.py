@@ -155,14 +155,15 @@ def parts(slides_root: Path) -> list[dict]:
 # --- spec fingerprints: which values a figure or listing read ---------------------------------
 
 
-def template_claims(template: Path, search_path: list[Path]) -> list[str]:
-    """Claim ids a part's template uses (its claim() and count() calls, read from its Jinja syntax
-    tree, a loop over a comparison expanded per accelerator); none for a template that does not
-    parse (its error surfaces when it renders).
+def template_calls(template: Path, search_path: list[Path], errata: list[str] | None = None) -> list[list]:
+    """A template's helper calls as render.analyse reads them, [helper, name, line, frame] each (a loop
+    over a comparison expanded per accelerator, one over the errata per erratum claim).
 
-    Every `doit` asks this of each part (0.15 s of parsing, most of a no-op build), so the answer is
-    remembered in the user's cache, keyed on all it follows from: the template, the comparisons of
-    hardware.toml, the code that reads them (render.py, workload.py) and Jinja's version."""
+    Every `doit` asks this of each part (0.15 s of parsing and Jinja's import, most of a no-op
+    build), and every part render again, so the answer is remembered in the user's cache, keyed on
+    all it follows from: the template, hardware.toml's comparisons, the errata's claims, the code
+    that reads them (render.py, workload.py) and Jinja's version.  Jinja is imported only to read a
+    template anew."""
     import importlib.util
 
     from mlsysim.spec import spec_dir
@@ -172,18 +173,30 @@ def template_claims(template: Path, search_path: list[Path]) -> list[str]:
     here = Path(__file__).parent
     jinja = Path(importlib.util.find_spec("jinja2").origin)  # its __init__ names its version
     key = b"\0".join([Path(template).read_bytes(), json.dumps(comparison_keys(spec_dir()), sort_keys=True).encode(),
-                      (here / "render.py").read_bytes(), (here / "workload.py").read_bytes(), jinja.read_bytes()])
-    return remembered("uses", key, lambda: _template_claims(Path(template), search_path))
+                      json.dumps(errata or []).encode(), (here / "render.py").read_bytes(),
+                      (here / "workload.py").read_bytes(), jinja.read_bytes()])
+
+    def read():
+        from .render import analyse, environment
+
+        uses = analyse(environment(search_path), Path(template), errata=errata)
+        return [[u.helper, u.name, u.line, u.frame] for u in uses]
+
+    return remembered("analysis", key, read)
 
 
-def _template_claims(template: Path, search_path: list[Path]) -> list[str]:
-    from .render import RenderError, analyse, environment
-
+def template_claims(template: Path, search_path: list[Path]) -> list[str]:
+    """Claim ids a part's template uses (its claim() and count() calls); none for a template that
+    does not parse (its error surfaces when it renders)."""
     try:
-        uses = analyse(environment(search_path), template)
-    except RenderError:
+        calls = template_calls(template, search_path)
+    except Exception as err:
+        from .render import RenderError
+
+        if not isinstance(err, RenderError):
+            raise
         return []
-    return sorted({u.name for u in uses if u.helper in ("claim", "count")})
+    return sorted({name for helper, name, _, _ in calls if helper in ("claim", "count")})
 
 
 def remembered(kind: str, key: bytes, compute):
@@ -830,7 +843,7 @@ def compile_pdf(build_dir: Path, templates_dir: Path, job: str = "deck") -> None
     assemble(build_dir, templates_dir, job)
 
 
-def typeset(build_dir: Path, templates_dir: Path, job: str = "deck") -> None:
+def typeset(build_dir: Path, templates_dir: Path, job: str = "deck") -> int:
     """XeLaTeX on build/<job>.tex into build/tex/<job>.xdv: the pages, with each figure placed at the
     size its PDF has now (written down in build/tex/<job>.figures.json), but not yet read.
 

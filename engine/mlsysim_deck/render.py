@@ -286,22 +286,6 @@ def analyse(env: jinja2.Environment, path: Path, compared: dict[str, list[str]] 
     return uses
 
 
-def analysed(env: jinja2.Environment, path: Path, errata: list[str] | None = None) -> list[Use]:
-    """analyse(env, path, errata=errata), remembered in the user's cache (build.remembered) by all its
-    answer follows from: the template, hardware.toml's comparisons, the errata's claims, this file,
-    workload.py and Jinja's version.  A spec edit renders five parts: none parses its template again."""
-    import json
-
-    from .build import remembered
-
-    key = b"\0".join([path.read_bytes(), json.dumps(comparisons(), sort_keys=True).encode(),
-                      json.dumps(errata or []).encode(), Path(__file__).read_bytes(),
-                      (Path(__file__).parent / "workload.py").read_bytes(), jinja2.__version__.encode()])
-    rows = remembered("analysis", key, lambda: [[u.helper, u.name, u.line, u.frame]
-                                                 for u in analyse(env, path, errata=errata)])
-    return [Use(*row) for row in rows]
-
-
 @dataclass(frozen=True)
 class Note:
     """A speaker note: ``\\BLOCK{call note(minutes=3, flex=true)} ... \\BLOCK{endcall}`` before
@@ -691,9 +675,12 @@ def render_part(part_dir: Path, slides_root: Path, templates_dir: Path, claims_d
 
     from .errata import read_errata
 
+    from .build import template_calls
+
     template = part_dir / "slides.tex.j2"
     env = environment([slides_root, templates_dir])
-    uses = analysed(env, template, errata=[e["claim"] for e in read_errata(claims_dir)])  # a Jinja syntax error first: the lint cannot read a broken \VAR{
+    errata = [e["claim"] for e in read_errata(claims_dir)]
+    uses = [Use(*call) for call in template_calls(template, [slides_root, templates_dir], errata)]  # a Jinja syntax error first: the lint cannot read a broken \VAR{
     problems = lint_file(template, printed_claims(claims_dir))
     if problems:
         raise RenderError("\nerror: ".join(problems))
