@@ -10,7 +10,7 @@ import subprocess
 import pytest
 
 from mlsysim_deck.build import AUXILIARY
-from workflow_support import copy_repo, delete_spec_field, doit, leftovers, set_spec_value
+from workflow_support import copy_repo, delete_spec_field, doit, leftovers, ran, set_spec_value
 
 H100_BW = '{ value = 3.35, unit = "TB/s", source = "NVIDIA H100 datasheet" }'
 
@@ -182,8 +182,8 @@ def test_once_a_latex_error_is_fixed_the_other_materials_are_only_assembled(buil
     template.write_text(source, encoding="utf-8")
     proc = doit(repo, "pdf:deck", "pdf:exercises")
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    ran = {line[3:].strip() for line in proc.stdout.splitlines() if line.startswith(".  ")}
-    assert {"pdf:deck", "typeset:exercises", "pdf:exercises"} <= ran and "typeset:deck" not in ran, ran
+    rebuilt = ran(proc)
+    assert {"pdf:deck", "typeset:exercises", "pdf:exercises"} <= rebuilt and "typeset:deck" not in rebuilt, rebuilt
     assert deck_pdf.read_bytes() == pdf_before
 
 

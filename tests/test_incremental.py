@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from workflow_support import ROOT, copy_repo
+from workflow_support import ROOT, copy_repo, ran
 
 # Tasks up to the slides; the PDF step is LaTeX's and is exercised by the full build.
 TASKS = ["claims", "slides", "listing", "figure", "claims_json"]
@@ -24,10 +24,6 @@ def doit(root, *args):
     env = os.environ | {"PYTHONPATH": str(root / "engine")}
     return subprocess.run([sys.executable, "-m", "doit", *args, *TASKS], cwd=root, capture_output=True,
                           text=True, env=env, timeout=600)
-
-
-def ran(result) -> set[str]:
-    return {line[3:].strip() for line in result.stdout.splitlines() if line.startswith(".  ")}
 
 
 def set_spec(root, table, field, old, new):

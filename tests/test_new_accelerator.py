@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from workflow_support import copy_repo, doit, run_py
+from workflow_support import copy_repo, doit, ran, run_py
 
 TASKS = ["claims", "slides", "listing", "figure", "claims_json"]
 
@@ -42,7 +42,7 @@ def deck(tmp_path_factory):
     add_zeta(repo / "engine" / "mlsysim" / "specs")
     proc = doit(repo, *TASKS)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    REBUILT["tasks"] = {ln[3:].strip() for ln in proc.stdout.splitlines() if ln.startswith(".  ")}
+    REBUILT["tasks"] = ran(proc)
     return repo
 
 
@@ -129,7 +129,7 @@ def test_every_figure_and_listing_shows_it(deck):
 
 def test_a_second_build_does_nothing(deck):
     proc = doit(deck, *TASKS)
-    assert proc.returncode == 0 and not [ln for ln in proc.stdout.splitlines() if ln.startswith(".  ")], proc.stdout
+    assert proc.returncode == 0 and not ran(proc), proc.stdout
 
 
 def test_the_lock_reports_new_claims_and_fails_on_moved_ones(deck):

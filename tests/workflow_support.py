@@ -84,6 +84,11 @@ def doit(repo: Path, *args, timeout=600) -> subprocess.CompletedProcess:
                           encoding="utf-8", errors="replace", timeout=timeout)
 
 
+def ran(result: subprocess.CompletedProcess) -> set[str]:
+    """The tasks a `doit` run ran (doit prints ".  <task>" for each; "-- <task>" for one up to date)."""
+    return {line[3:].strip() for line in result.stdout.splitlines() if line.startswith(".  ")}
+
+
 def leftovers(build: Path) -> list[str]:
     """Temporary or partial files a failed build must not leave behind."""
     bad = []
