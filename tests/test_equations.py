@@ -158,22 +158,23 @@ def test_rendering_a_slide_never_imports_sympy(tmp_path):
 def test_the_proved_equations_are_cached_on_every_engine_source(tmp_path, monkeypatch):
     # the cache only saves the 2 s of proofs: the same bytes with it and without it, and a cached
     # copy is found only for the very same engine (one byte of any engine file moves the key)
-    from mlsysim_deck.equations import proved_before
+    from mlsysim_deck.equations import engine_sources
 
     monkeypatch.setenv("MLSYSIM_CACHE", str(tmp_path / "cache"))
     first, again, without = tmp_path / "first.json", tmp_path / "again.json", tmp_path / "without.json"
     write_equations(SLIDES, first)
-    assert proved_before() is not None and proved_before().read_bytes() == first.read_bytes()
+    (kept,) = (tmp_path / "cache" / "equations").glob("*.json")
+    assert json.loads(kept.read_text(encoding="utf-8")) == first.read_text(encoding="utf-8")
     write_equations(SLIDES, again)
     monkeypatch.setenv("MLSYSIM_CACHE", "off")
-    assert proved_before() is None
     write_equations(SLIDES, without)
     assert first.read_bytes() == again.read_bytes() == without.read_bytes()
+    assert list((tmp_path / "cache" / "equations").glob("*.json")) == [kept]  # found again, none added
 
     monkeypatch.setenv("MLSYSIM_CACHE", str(tmp_path / "cache"))
     engine = tmp_path / "engine"
     shutil.copytree(ROOT / "engine", engine, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
-    assert proved_before(engine) == proved_before()
+    assert engine_sources(engine) == engine_sources()
     teaching_py = engine / "mlsysim" / "core" / "teaching.py"
     teaching_py.write_text(teaching_py.read_text(encoding="utf-8") + "\n", encoding="utf-8")
-    assert proved_before(engine) != proved_before()
+    assert engine_sources(engine) != engine_sources()

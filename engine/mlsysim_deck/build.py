@@ -223,7 +223,8 @@ def remembered(kind: str, key: bytes, compute):
     return value
 
 
-#: Values `remembered` keeps of each kind: a few versions of each of a dozen templates.
+#: Values `remembered` keeps of each kind: a few versions of each of a dozen templates, the proofs of
+#: the last engines.
 REMEMBERED_KEPT = 100
 
 

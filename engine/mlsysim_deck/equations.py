@@ -8,9 +8,9 @@ the derivations and the teaching forms, so a spec or prose edit never runs sympy
 slide reads the file (`read_equations`), without importing sympy.
 
 The proofs take about 2 s, and they follow from the engine's sources alone, so a proved
-build/equations.json is also kept in the user's cache folder (``~/.cache/mlsysim``, as the checked
-spec values are), keyed on every engine source file, sympy's version and Python's: a build from an
-empty build/ copies it instead of proving again, and any edit to the engine proves again.
+build/equations.json is also kept in the user's cache folder (``~/.cache/mlsysim/equations``, as the
+checked spec values are), keyed on every engine source file, sympy's version and Python's: a build
+from an empty build/ copies it instead of proving again, and any edit to the engine proves again.
 ``MLSYSIM_CACHE=off`` turns it off.
 
 A teaching form that is not its derivation fails the build, naming each frame that shows the equation
@@ -18,7 +18,6 @@ A teaching form that is not its derivation fails the build, naming each frame th
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 import sys
@@ -61,45 +60,24 @@ def mismatch_message(slides_root: Path, wrong) -> str:
     return "\nerror: ".join(paragraphs)
 
 
-def proved_before(engine: Path | None = None) -> Path | None:
-    """Where the cache keeps equations.json for this engine: keyed on the bytes of every source file
-    under engine/ (the derivations, the teaching forms, what they import, this printer), on sympy's
-    version and on Python's.  None when the cache is off."""
-    from mlsysim.units import cache_root
-
-    root = cache_root()
-    if root is None:
-        return None
+def engine_sources(engine: Path | None = None) -> bytes:
+    """What the proofs follow from: the bytes of every source file under engine/ (the derivations,
+    the teaching forms, what they import, this printer), sympy's version and Python's."""
     engine = Path(engine or Path(__file__).resolve().parents[1])
-    key = hashlib.sha256(f"{sys.version}\0sympy {metadata.version('sympy')}".encode())
+    found = [f"{sys.version}\0sympy {metadata.version('sympy')}".encode()]
     for source in sorted(engine.rglob("*.py")):
-        key.update(b"\0" + source.relative_to(engine).as_posix().encode() + b"\0" + source.read_bytes())
-    return Path(root) / f"equations-{key.hexdigest()[:32]}.json"
+        found.append(source.relative_to(engine).as_posix().encode() + b"\0" + source.read_bytes())
+    return b"\0".join(found)
 
 
 def write_equations(slides_root: Path, out: Path) -> dict[str, str]:
     """Prove the teaching forms, then write build/equations.json: formula name -> the slide's LaTeX
-    (copied from the cache when this engine's proofs passed before)."""
-    cached = proved_before()
-    try:
-        text = cached.read_text(encoding="utf-8") if cached else None
-    except OSError:
-        text = None
-    if text is None:
-        text = prove_and_print(slides_root)
-        _keep(cached, text)
+    (remembered in the user's cache when this engine's proofs passed before: build.remembered)."""
+    from .build import remembered
+
+    text = remembered("equations", engine_sources(), lambda: prove_and_print(slides_root))
     write_text_atomic(Path(out), text)
     return json.loads(text)["equations"]
-
-
-def _keep(cached: Path | None, text: str) -> None:
-    """Store proved equations in the cache, whole or not at all; a read-only cache only costs time."""
-    if cached is None:
-        return
-    try:
-        write_text_atomic(cached, text)
-    except OSError:
-        pass
 
 
 def prove_and_print(slides_root: Path) -> str:
