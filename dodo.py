@@ -175,10 +175,10 @@ def task_listing():
         used = [str(CLAIMS_DIR / f"{c}.json") for c in B.listing_claims(src.read_text(encoding="utf-8"))]
         yield {"name": f"{part}/{src.stem}",
                "actions": [(B.run_listing, [src, out, ENGINE, SPECS, CLAIMS_DIR])],
-               "file_dep": [str(src)] + ENGINE_SOURCES + used + [str(TEMPLATES / "beamerthememlsysim.sty")],
+               "file_dep": [str(src)] + ENGINE_SOURCES + used + [str(TOOLING / "highlight.py")],
                "task_dep": ["claims"],
                "uptodate": _spec_uptodate(),
-               "targets": [str(out / f"{src.stem}.py"), str(out / f"{src.stem}.out")]}
+               "targets": [str(out / f"{src.stem}{ext}") for ext in (".py", ".out", ".py.tex", ".out.tex")]}
 
 
 def task_figure():
@@ -231,7 +231,7 @@ def task_typeset():
     listings = []
     for src in sorted(SLIDES.glob("*/listings/*.py")):
         base = BUILD / "listings" / src.parent.parent.name / src.stem
-        listings += [f"{base}.py", f"{base}.out"]
+        listings += [f"{base}.py.tex", f"{base}.out.tex"]  # the lines the slides set
     # a figure missing now (a build from nothing) is drawn before the pass; as an order (task_dep),
     # not a file_dep, so a figure redrawn later never makes the pass run again
     missing = [f"figure:{f.stem}" for f in FIGURE_PDFS if not f.exists()]

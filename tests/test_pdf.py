@@ -397,20 +397,36 @@ LISTING_MINI = MINI_HEAD + r"""\begin{document}
 """
 
 
-def test_a_listing_prints_the_characters_above_255_it_registers_in_place(tmp_path):
-    # listings typesets a character its table lacks ahead of the pending token: "(≤ 1" came out as
-    # "≤( 1".  The theme registers the ones a listing may show; the build names any other.
-    from mlsysim_deck.build import BuildError, check_listing_characters, compile_pdf, listing_characters
+def test_a_listing_prints_its_lines_as_they_are(tmp_path):
+    # The lines come coloured from Python (mlsysim_deck.highlight) and XeLaTeX sets them as they are:
+    # "(≤ 1" stays "(≤ 1" (the listings package once set it as "≤( 1"), TeX's special characters
+    # print as themselves, and the spaces that line up a listing are kept.
+    from mlsysim_deck.build import compile_pdf
+    from mlsysim_deck.highlight import code_tex, output_tex
 
-    assert {"≤", "→", "≈", "α", "×"} - {"×"} <= listing_characters()  # × is below 256: listings' own table
-    (tmp_path / "code.py").write_text("if t_ms (≤ 1) and α → 0:\n    print('ok')\n", encoding="utf-8")
-    (tmp_path / "code.out").write_text("latency (≈ 4.8 ms) ≥ 2 → memory-bound\n", encoding="utf-8")
+    code = "if t_ms (≤ 1) and α → 0:  # 50% of {x}\n    print('a_b $ & ~ ^ \\\\ #')\n"
+    (tmp_path / "code.py.tex").write_text(code_tex(code), encoding="utf-8")
+    (tmp_path / "code.out.tex").write_text(output_tex("latency (≈ 4.8 ms) ≥ 2 → memory-bound\nx   y\n"),
+                                           encoding="utf-8")
     (tmp_path / "deck.tex").write_text(LISTING_MINI, encoding="utf-8")
     compile_pdf(tmp_path, ROOT / "templates")
-    text = subprocess.run(["pdftotext", str(tmp_path / "deck.pdf"), "-"], capture_output=True, text=True,
+    text = subprocess.run(["pdftotext", "-layout", str(tmp_path / "deck.pdf"), "-"], capture_output=True, text=True,
                           check=True).stdout
-    flat = re.sub(r"\s+", " ", text)
-    assert "if t_ms (≤ 1) and α → 0:" in flat, flat
-    assert "latency (≈ 4.8 ms) ≥ 2 → memory-bound" in flat, flat
-    with pytest.raises(BuildError, match=r"line 1 of its output shows '★' \(U\+2605\).*mls@lstothers"):
-        check_listing_characters(tmp_path / "code.py", "x = 1", "rating ★\n")
+    flat = re.sub(r" +", " ", text)
+    assert "if t_ms (≤ 1) and α → 0: # 50% of {x}" in flat, text
+    assert "print('a_b $ & ~ ^ \\\\ #')" in flat, text
+    assert "latency (≈ 4.8 ms) ≥ 2 → memory-bound" in flat, text
+    assert "x   y" in text, text  # three spaces, as printed
+
+
+def test_a_listing_line_too_wide_for_its_box_stops_the_build(tmp_path):
+    from mlsysim_deck.build import BuildError, typeset
+    from mlsysim_deck.highlight import code_tex, output_tex
+
+    (tmp_path / "code.py.tex").write_text(code_tex("x = 1  # " + "wide " * 40 + "\n"), encoding="utf-8")
+    (tmp_path / "code.out.tex").write_text(output_tex("1\n"), encoding="utf-8")
+    (tmp_path / "deck.tex").write_text(LISTING_MINI, encoding="utf-8")
+    # the error names the listing file and line (typeset raises it; the doit action reports it)
+    with pytest.raises(BuildError, match=r"code\.py\.tex:1: .*A line of code\.py\.tex is [\d.]+pt too wide for its box"):
+        typeset(tmp_path, ROOT / "templates")
+    assert not (tmp_path / "deck.pdf").exists()

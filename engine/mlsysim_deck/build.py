@@ -601,7 +601,8 @@ def reporter(error_marker: Path):
 @reported
 def run_listing(src: Path, out_dir: Path, engine_dir: Path, spec_dir: Path, claims_dir: Path | None = None) -> dict:
     """Fill a listing's claim placeholders, run it as its own Python process, check the lines that
-    state claims, and write the code shown and what it printed."""
+    state claims, and write the code shown and what it printed, each also as the lines the slide
+    sets (mlsysim_deck.highlight)."""
     src = Path(src)
     source = src.read_text(encoding="utf-8")
 
@@ -619,40 +620,14 @@ def run_listing(src: Path, out_dir: Path, engine_dir: Path, spec_dir: Path, clai
         if ran.returncode != 0:
             raise BuildError(listing_failure(src, ran.returncode, ran.stderr, ran=runnable))
     check_prints(src, source, ran.stdout, lookup)
-    check_listing_characters(src, shown, ran.stdout)
+    from .highlight import code_tex, output_tex
+
     write_text_atomic(out_dir / f"{src.stem}.py", shown)
     write_text_atomic(out_dir / f"{src.stem}.out", ran.stdout)
+    # the lines the slide sets, coloured here (the theme draws the box): <name>.py.tex, <name>.out.tex
+    write_text_atomic(out_dir / f"{src.stem}.py.tex", code_tex(shown))
+    write_text_atomic(out_dir / f"{src.stem}.out.tex", output_tex(ran.stdout))
     return _inputs_values(ran.reads, spec_dir)
-
-
-#: The theme file whose listing boxes register the characters above 255 they typeset in place.
-THEME = Path(__file__).resolve().parents[2] / "templates" / "beamerthememlsysim.sty"
-
-
-def listing_characters(theme: Path = THEME) -> set[str]:
-    """The characters above 255 a listing box typesets in place: the code points the theme lists in
-    \\mls@lstletters and \\mls@lstothers (hex, as "2264)."""
-    text = theme.read_text(encoding="utf-8")
-    found = set()
-    for name in ("mls@lstletters", "mls@lstothers"):
-        body = re.search(r"\\def\\" + re.escape(name) + r"\{([^}]*)\}", text)
-        if body:
-            found |= {chr(int(code, 16)) for code in re.findall(r'"([0-9A-Fa-f]+)', body.group(1))}
-    return found
-
-
-def check_listing_characters(src: Path, code: str, output: str) -> None:
-    """A character above 255 in a listing's code or output that the listing box does not register
-    would print out of place ("(≤ 1" as "≤( 1"): name it, and where to add it."""
-    known = listing_characters()
-    for what, text in (("code", code), ("output", output)):
-        for n, line in enumerate(text.splitlines(), 1):
-            odd = sorted({ch for ch in line if ord(ch) > 255 and ch not in known})
-            if odd:
-                chars = ", ".join(f"'{ch}' (U+{ord(ch):04X})" for ch in odd)
-                raise BuildError(f"{shown_path(src)}: line {n} of its {what} shows {chars}, which the listing box "
-                                 f"would print out of place: add the code point (\"{ord(odd[0]):04X}) to "
-                                 f"\\mls@lstothers in {shown_path(THEME)} (\\mls@lstletters for a letter)")
 
 
 def shown_path(path: Path) -> str:
