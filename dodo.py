@@ -214,7 +214,8 @@ def task_deck_tex():
     \\input the same rendered parts, so no claim, listing or figure is evaluated twice."""
     for material in B.MATERIALS:
         yield {"name": material,
-               "actions": [(B.render_deck, [SLIDES, TEMPLATES, BUILD / f"{material}.tex", material])],
+               "actions": [(B.render_deck, [SLIDES, TEMPLATES, BUILD / f"{material}.tex", material,
+                                            BUILD / "schedule.json"])],
                "file_dep": [str(BUILD / "schedule.json"), str(TEMPLATES / "deck.tex.j2")]
                + [str(p) for p in sorted(SLIDES.glob("*/part.toml"))] + [str(SLIDES / "afternoon.toml")]
                + [str(p) for p in sorted(SLIDES.glob("*/slides.tex.j2"))] + RENDER_SOURCES

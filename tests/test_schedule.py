@@ -141,3 +141,18 @@ def test_the_whole_day_is_on_the_schedule():
     for before, after in zip(later, later[1:]):
         assert after.start == before.end + before.after
     assert [p.number for p in later] == list(range(plans[-1].number + 1, plans[-1].number + 1 + len(later)))
+
+
+def test_the_masters_read_the_plan_the_schedule_task_wrote(tmp_path):
+    # The five masters take the day's plan from build/schedule.json instead of reading every
+    # template's notes again: the same master as planning afresh, and the plan read back is the plan.
+    from mlsysim_deck.build import render_deck
+    from mlsysim_deck.schedule import plan, read_schedule, write_schedule
+
+    write_schedule(ROOT / "slides", ROOT / "templates", tmp_path / "schedule.json")
+    assert read_schedule(tmp_path / "schedule.json") == plan(ROOT / "slides", ROOT / "templates")
+    render_deck(ROOT / "slides", ROOT / "templates", tmp_path / "fresh" / "deck.tex")
+    render_deck(ROOT / "slides", ROOT / "templates", tmp_path / "read" / "deck.tex", "deck", tmp_path / "schedule.json")
+    fresh = (tmp_path / "fresh" / "deck.tex").read_text(encoding="utf-8")
+    assert "9:25–10:25" in fresh  # Part 1's slot on the agenda (it starts at 9:25, 60 minutes)
+    assert (tmp_path / "read" / "deck.tex").read_text(encoding="utf-8") == fresh

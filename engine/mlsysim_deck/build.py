@@ -764,14 +764,17 @@ def material_frames(slides_root: Path, material: str) -> list[str]:
 
 
 @reported
-def render_deck(slides_root: Path, templates_dir: Path, out_tex: Path, material: str = "deck") -> None:
-    """A material's master file: preamble, title, and for each part its section, roadmap and slides."""
+def render_deck(slides_root: Path, templates_dir: Path, out_tex: Path, material: str = "deck",
+                schedule: Path | None = None) -> None:
+    """A material's master file: preamble, title, and for each part its section, roadmap and slides.
+    The day's plan comes from `schedule` (build/schedule.json, which the schedule task wrote from
+    the same sources) where given, else from the templates' notes."""
     from .render import PartRenderer, environment, line_map_path, render_template_mapped
-    from .schedule import clock, later_parts, plan
+    from .schedule import clock, later_parts, plan, read_schedule
 
     if material not in MATERIALS:
         raise BuildError(f"unknown material {material!r}: one of {', '.join(MATERIALS)}")
-    built = plan(slides_root, templates_dir)
+    built = read_schedule(schedule) if schedule else plan(slides_root, templates_dir)
     plans = {p.dir: p for p in built}
     # the day's parts this deck does not build: on the agenda and the roadmaps, with no slides
     later = [{"number": p.number, "title": p.title, "time": f"{clock(p.start)}–{clock(p.end)}",

@@ -225,6 +225,15 @@ def write_schedule(slides_root: Path, templates_dir: Path, out: Path) -> None:
                       + "\n")
 
 
+def read_schedule(path: Path) -> list[PartPlan]:
+    """The plans write_schedule wrote (build/schedule.json), without reading the templates again."""
+    from dataclasses import fields
+
+    names = [f.name for f in fields(PartPlan)]
+    return [PartPlan(**{n: record[n] for n in names})
+            for record in json.loads(Path(path).read_text(encoding="utf-8"))["parts"]]
+
+
 def main(argv=None) -> int:
     root = Path.cwd()
     plans = plan(root / "slides", root / "templates")
