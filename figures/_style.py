@@ -28,6 +28,16 @@ matplotlib.rcParams.update({
     "lines.markersize": 3, "axes.labelpad": 2, "xtick.major.pad": 2, "ytick.major.pad": 2,
 })
 
+# Saving embeds the part of DejaVu Sans a figure uses, cut out by fontTools.  A PDF draws glyphs by
+# number and never reads a font's OpenType layout tables (GSUB, GPOS, GDEF), yet cutting them down took
+# 0.07 s of the 0.11 s each font took, 0.6 s of the ten figures: they are left out, and the figures
+# render the same pixels.  (fontTools' list of tables to drop is the one setting matplotlib's call
+# leaves reachable; tests/test_pdf.py checks that a figure's font has none of them.)
+from fontTools import subset as _subset  # noqa: E402
+
+if "GSUB" not in _subset.Options._drop_tables_default:
+    _subset.Options._drop_tables_default = [*_subset.Options._drop_tables_default, "GSUB", "GPOS", "GDEF"]
+
 # Placed size of each figure on its slide, in inches (the slide is 160 mm x 90 mm, \textwidth 5.67 in).
 FIGSIZE = {
     "roofline": (3.73, 2.27),            # height=0.7\textheight

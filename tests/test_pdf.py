@@ -430,3 +430,22 @@ def test_a_listing_line_too_wide_for_its_box_stops_the_build(tmp_path):
     with pytest.raises(BuildError, match=r"code\.py\.tex:1: .*A line of code\.py\.tex is [\d.]+pt too wide for its box"):
         typeset(tmp_path, ROOT / "templates")
     assert not (tmp_path / "deck.pdf").exists()
+
+
+def test_a_figures_font_carries_no_layout_tables():
+    # figures/_style.py leaves the OpenType layout tables out of each figure's embedded font (a PDF never
+    # reads them; cutting them down was a fifth of drawing the figures)
+    import io
+
+    from fontTools.ttLib import TTFont
+    from pypdf import PdfReader
+
+    figure = require_build(BUILD / "figures" / "roofline.pdf")
+    fonts = [f.get_object() for page in PdfReader(str(figure)).pages
+             for f in page["/Resources"]["/Font"].values()]
+    files = [d["/FontDescriptor"].get_object()["/FontFile2"].get_object().get_data()
+             for f in fonts for d in (f["/DescendantFonts"][0].get_object(),)]
+    assert files, "the figure embeds no TrueType font"
+    for data in files:
+        tables = set(TTFont(io.BytesIO(data)).keys())
+        assert "glyf" in tables and not tables & {"GSUB", "GPOS", "GDEF"}, sorted(tables)
