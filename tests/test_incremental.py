@@ -236,3 +236,33 @@ def test_a_parts_helper_calls_remembered_are_the_ones_read_afresh(tmp_path, monk
     template.write_text("\\begin{frame}{New}\\end{frame}\n" + template.read_text(encoding="utf-8"), encoding="utf-8")
     after = {(name, line) for _, name, line, _ in template_calls(template, search)}
     assert after == {(name, line + 1) for name, line in before}
+
+
+def test_a_parts_answers_and_the_errata_uses_remembered_are_the_ones_read_afresh(tmp_path, monkeypatch):
+    # render_part reads its answer() blocks, and the errata part where every part shows each claim,
+    # from the user's cache when the templates (and part.toml files) are the ones they were read from
+    import shutil
+
+    from mlsysim_deck.build import answer_lines, errata_slide_uses
+    from mlsysim_deck.errata import slide_uses
+    from mlsysim_deck.render import answer_blocks, environment
+
+    monkeypatch.setenv("MLSYSIM_CACHE", str(tmp_path / "cache"))
+    search = [ROOT / "slides", ROOT / "templates"]
+    for template in sorted((ROOT / "slides").glob("*/slides.tex.j2")):
+        fresh = [list(block) for block in answer_blocks(environment(search), template)]
+        assert answer_lines(template, search) == fresh == answer_lines(template, search)  # read, then remembered
+    assert any(answer_lines(t, search) for t in (ROOT / "slides").glob("*/slides.tex.j2"))  # the deck has reveals
+    fresh_uses = {cid: [list(u) for u in uses] for cid, uses in slide_uses(ROOT / "slides", ROOT / "templates").items()}
+    assert errata_slide_uses(ROOT / "slides", ROOT / "templates") == fresh_uses
+    assert errata_slide_uses(ROOT / "slides", ROOT / "templates") == fresh_uses  # from the cache
+    # a frame inserted at the top of Part 1 moves its answers and every use of its claims a line down
+    slides = tmp_path / "slides"
+    shutil.copytree(ROOT / "slides", slides)
+    template = slides / "01_roofline" / "slides.tex.j2"
+    template.write_text("\\begin{frame}{New}\\end{frame}\n" + template.read_text(encoding="utf-8"), encoding="utf-8")
+    moved = [[line + 1, title, label] for line, title, label in answer_lines(ROOT / "slides" / "01_roofline" / "slides.tex.j2", search)]
+    assert answer_lines(template, [slides, ROOT / "templates"]) == moved
+    uses = errata_slide_uses(slides, ROOT / "templates")
+    part1 = [(cid, u) for cid, us in fresh_uses.items() for u in us if u[1] == "01_roofline"]
+    assert part1 and all([u[0], u[1], u[2] + 1, u[3]] in uses[cid] for cid, u in part1)

@@ -164,23 +164,58 @@ def template_calls(template: Path, search_path: list[Path], errata: list[str] | 
     all it follows from: the template, hardware.toml's comparisons, the errata's claims, the code
     that reads them (render.py, workload.py) and Jinja's version.  Jinja is imported only to read a
     template anew."""
-    import importlib.util
-
     from mlsysim.spec import spec_dir
 
     from .workload import comparison_keys
 
     here = Path(__file__).parent
-    jinja = Path(importlib.util.find_spec("jinja2").origin)  # its __init__ names its version
     key = b"\0".join([Path(template).read_bytes(), json.dumps(comparison_keys(spec_dir()), sort_keys=True).encode(),
                       json.dumps(errata or []).encode(), (here / "render.py").read_bytes(),
-                      (here / "workload.py").read_bytes(), jinja.read_bytes()])
+                      (here / "workload.py").read_bytes(), _jinja_version()])
 
     def read():
         from .render import analyse, environment
 
         uses = analyse(environment(search_path), Path(template), errata=errata)
         return [[u.helper, u.name, u.line, u.frame] for u in uses]
+
+    return remembered("analysis", key, read)
+
+
+def _jinja_version() -> bytes:
+    """Jinja's __init__ (it names its version), read without importing Jinja."""
+    import importlib.util
+
+    return Path(importlib.util.find_spec("jinja2").origin).read_bytes()
+
+
+def answer_lines(template: Path, search_path: list[Path]) -> list[list]:
+    """render.answer_blocks of a template ([line, frame title, frame label] of each answer() block),
+    remembered like template_calls: a part's render reads its template once, not twice."""
+    here = Path(__file__).parent
+    key = b"\0".join([b"answers", Path(template).read_bytes(), (here / "render.py").read_bytes(), _jinja_version()])
+
+    def read():
+        from .render import answer_blocks, environment
+
+        return [list(block) for block in answer_blocks(environment(search_path), Path(template))]
+
+    return remembered("analysis", key, read)
+
+
+def errata_slide_uses(slides_root: Path, templates_dir: Path) -> dict[str, list[list]]:
+    """errata.slide_uses (where the day's parts show each claim), remembered like template_calls,
+    keyed on every part's part.toml and template and the code that reads them: the errata part's
+    render parsed every other part's template to find out."""
+    here = Path(__file__).parent
+    sources = sorted(p for p in Path(slides_root).glob("*/*") if p.name in ("part.toml", "slides.tex.j2"))
+    key = b"\0".join([b"slide uses", *(f"{p.parent.name}/{p.name}".encode() + b"\0" + p.read_bytes() for p in sources),
+                      *((here / n).read_bytes() for n in ("errata.py", "render.py", "build.py")), _jinja_version()])
+
+    def read():
+        from .errata import slide_uses
+
+        return {cid: [list(use) for use in uses] for cid, uses in slide_uses(slides_root, templates_dir).items()}
 
     return remembered("analysis", key, read)
 

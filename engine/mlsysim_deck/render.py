@@ -476,13 +476,13 @@ class PartRenderer:
         """The errata table's rows (build/claims/errata.json), in the order the deck shows their
         claims, cut into frames of a fixed number of rows: \\BLOCK{for rows in errata_pages()} makes
         one frame per page, \\BLOCK{for e in rows} one row, \\VAR{claim("*", e.claim)} its claim."""
-        from .errata import ROWS_PER_FRAME, PLACEHOLDER, Row, read_errata, slide_uses
+        from .errata import ROWS_PER_FRAME, PLACEHOLDER, Row, read_errata
 
-        from .build import parts
+        from .build import errata_slide_uses, parts
 
         if self.slides_root is None:
             raise RenderError("errata_pages() needs the slides folder (render_part sets it)")
-        shown = slide_uses(self.slides_root, self.templates_dir)
+        shown = errata_slide_uses(self.slides_root, self.templates_dir)
         part_titles, in_parts = {}, {}  # a title several parts use ("Key Question") is named with its part
         for meta in parts(self.slides_root):
             part_titles[meta["dir"]] = meta["title"]
@@ -675,7 +675,7 @@ def render_part(part_dir: Path, slides_root: Path, templates_dir: Path, claims_d
 
     from .errata import read_errata
 
-    from .build import template_calls
+    from .build import answer_lines, template_calls
 
     template = part_dir / "slides.tex.j2"
     env = environment([slides_root, templates_dir])
@@ -709,7 +709,7 @@ def render_part(part_dir: Path, slides_root: Path, templates_dir: Path, claims_d
         records.append(t | {"template": template.relative_to(slides_root.parent).as_posix(), "lines": [u.line for u in places],
                             "frames": sorted({u.frame for u in places})}
                        | ({"labels": labels} if labels else {}))
-    blocks = answer_blocks(env, template)
+    blocks = answer_lines(template, [slides_root, templates_dir])
     if len(blocks) != renderer.answers:
         raise RenderError(f"{template}: answer() blocks ran {renderer.answers} times but the template has "
                           f"{len(blocks)}: keep answer() out of loops and macros, one block per reveal")
