@@ -237,25 +237,47 @@ def template_claims(template: Path, search_path: list[Path]) -> list[str]:
 def remembered(kind: str, key: bytes, compute):
     """compute() (a JSON value), kept in the user's cache folder under <kind>/ by a digest of `key`,
     the bytes the value follows from; computed each time when the cache is off or cannot be written."""
+    name = hashlib.sha256(key).hexdigest()[:32]
+    value = kept(kind, name)
+    if value is None:
+        value = compute()
+        keep(kind, name, value, REMEMBERED_KEPT)
+    return value
+
+
+def _cache_file(kind: str, name: str) -> Path | None:
     from mlsysim.units import cache_root
 
     root = cache_root()
-    if root is None:
-        return compute()
-    path = Path(root) / kind / f"{hashlib.sha256(key).hexdigest()[:32]}.json"
+    return None if root is None else Path(root) / kind / f"{name}.json"
+
+
+def kept(kind: str, name: str):
+    """The JSON value kept in the user's cache as <kind>/<name>.json; None when there is none (or
+    the cache is off).  Reading it marks it used: each folder keeps the values used last."""
+    path = _cache_file(kind, name)
+    if path is None:
+        return None
     try:
         value = json.loads(path.read_text(encoding="utf-8"))
-        os.utime(path)  # used now: the values kept are the ones used last
+        os.utime(path)
         return value
     except (OSError, ValueError):
-        pass
-    value = compute()
+        return None
+
+
+def keep(kind: str, name: str, value, count: int) -> None:
+    """Keep a JSON value in the user's cache as <kind>/<name>.json, the folder bounded to the `count`
+    used last; a cache that is off or read-only costs only time."""
+    path = _cache_file(kind, name)
+    if path is None:
+        return
     try:
-        write_text_atomic(path, json.dumps(value))
-        keep_newest(path.parent.glob("*.json"), REMEMBERED_KEPT)
+        if not write_text_atomic(path, json.dumps(value)):
+            os.utime(path)  # the same value again: used now
+        keep_newest(path.parent.glob("*.json"), count)
     except OSError:
         pass
-    return value
 
 
 #: Values `remembered` keeps of each kind: a few versions of each of a dozen templates, the proofs of
@@ -911,37 +933,20 @@ def auxiliary_key(build_dir: Path, job: str) -> str:
     return f"{job}-{key.hexdigest()[:16]}"
 
 
-def _auxiliary_file(sources: str) -> Path | None:
-    from mlsysim.units import cache_root
-
-    root = cache_root()
-    return None if root is None else Path(root) / "aux" / f"{sources}.json"
-
-
 def remembered_auxiliary(sources: str) -> dict:
     """The auxiliary files a material settled on from these sources in another build folder: a
     hint only (the passes run until the files come out as they went in, whatever they started
     from); none when the cache is off or has none."""
-    path = _auxiliary_file(sources)
-    try:
-        saved = json.loads(path.read_text(encoding="utf-8")) if path else {}
-    except (OSError, ValueError):
-        saved = {}
+    saved = kept("aux", sources)
+    saved = saved if isinstance(saved, dict) else {}
     return {ext: saved[ext].encode("latin-1") if isinstance(saved.get(ext), str) else None for ext in AUXILIARY}
 
 
 def remember_auxiliary(sources: str, files: dict) -> None:
-    """Keep the settled auxiliary files in the user's cache (the last AUXILIARY_KEPT sets)."""
-    path = _auxiliary_file(sources)
-    if path is None:
-        return
-    try:
-        if not write_text_atomic(path, json.dumps({ext: None if content is None else content.decode("latin-1")
-                                                   for ext, content in files.items()}, sort_keys=True)):
-            os.utime(path)  # used again: the sets kept are the ones used last
-        keep_newest(path.parent.glob("*.json"), AUXILIARY_KEPT)
-    except OSError:
-        pass  # a read-only home: the next build from nothing takes two passes, which is only slower
+    """Keep the settled auxiliary files in the user's cache (the last AUXILIARY_KEPT sets; without
+    them, the next build from nothing takes two passes, which is only slower)."""
+    keep("aux", sources, {ext: None if content is None else content.decode("latin-1")
+                          for ext, content in files.items()}, AUXILIARY_KEPT)
 
 
 #: Settled auxiliary files kept in the user's cache: five materials, a few versions of each.
