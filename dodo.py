@@ -212,7 +212,7 @@ def task_deck_tex():
 
     The materials differ only in their master (Beamer mode, notes, which frames); all of them
     \\input the same rendered parts, so no claim, listing or figure is evaluated twice."""
-    for material in B.MATERIALS:
+    for material in B.TYPESET:  # (the handout has no master: it is the deck's pages, see task_typeset)
         yield {"name": material,
                "actions": [(B.render_deck, [SLIDES, TEMPLATES, BUILD / f"{material}.tex", material,
                                             BUILD / "schedule.json"])],
@@ -227,7 +227,8 @@ def task_typeset():
     """Typeset each material, build/tex/<material>.xdv, with XeLaTeX (one pass unless the auxiliary
     files change); they typeset side by side.  A figure is placed at the size its file has, and read
     only by the pdf task: so the pass runs while the figures a spec edit moves are redrawn, and it
-    waits for the figures only where one is missing (a build from nothing)."""
+    waits for the figures only where one is missing (a build from nothing).  The handout runs no
+    pass: its pages are the deck's last page of each frame, chosen from build/tex/deck.xdv."""
     parts = B.parts(SLIDES)
     listings = []
     for src in sorted(SLIDES.glob("*/listings/*.py")):
@@ -237,7 +238,16 @@ def task_typeset():
     # not a file_dep, so a figure redrawn later never makes the pass run again
     missing = [f"figure:{f.stem}" for f in FIGURE_PDFS if not f.exists()]
     templates = sorted(str(p) for p in TEMPLATES.iterdir() if p.suffix in (".sty", ".tex"))
-    for material, doc in B.MATERIALS.items():
+    for material, source in B.SELECTED.items():
+        # the handout: the deck's last page of each frame, chosen from its typeset pages (no pass)
+        yield {"name": material,
+               "doc": B.MATERIALS[material],
+               "actions": [(B.typeset_material, [BUILD, TEMPLATES, material])],
+               "file_dep": [str(BUILD / "tex" / f"{source}.xdv"), str(BUILD / "tex" / f"{source}.figures.json")],
+               "targets": [str(BUILD / "tex" / f"{material}.xdv"), str(BUILD / "tex" / f"{material}.figures.json")],
+               "verbosity": 2}
+    for material in B.TYPESET:
+        doc = B.MATERIALS[material]
         # a sheet reads its own view of each part
         views = [str(BUILD / "slides" / (f"{p['dir']}.{material}.tex" if material in B.SHEETS else f"{p['dir']}.tex"))
                  for p in parts]
@@ -261,7 +271,9 @@ def task_pdf():
                "actions": [(B.assemble_material, [BUILD, TEMPLATES, material])],
                "file_dep": [str(BUILD / "tex" / f"{material}.xdv"), str(BUILD / "tex" / f"{material}.figures.json")]
                + [str(f) for f in FIGURE_PDFS],
-               "task_dep": ["claims"],  # as for typeset: the head of the longest chain starts first
+               # as for typeset: the head of the longest chain starts first; and a material made of
+               # another's pages waits for that one's PDF, which typesets it again if a figure moved
+               "task_dep": ["claims"] + ([f"pdf:{B.SELECTED[material]}"] if material in B.SELECTED else []),
                "targets": [str(BUILD / f"{material}.pdf")],
                "verbosity": 2}
 

@@ -796,7 +796,7 @@ def _missing_entry_hint(inner: tuple[Path, int], folder: Path, key) -> str:
 MATERIALS = {
     "deck": "the presenter's deck, with overlays",
     "notes": "the deck with its speaker notes on a second screen (pdfpc --notes=right)",
-    "handout": "one page per frame in its final state, for attendees after the session",
+    "handout": "one page per frame in its final state, for attendees after the session (the deck's pages)",
     "exercises": "the attendee's sheet: the predictions and exercises, no answers",
     "solutions": "the answer key: each exercise's code, executed output, claims and reasoning",
 }
@@ -804,6 +804,12 @@ MATERIALS = {
 
 #: The sheets typeset from their own view of each part (render.sheet_view): the frames they keep.
 SHEETS = ("exercises", "solutions")
+#: Materials made of another's typeset pages, with no master or XeLaTeX pass of their own: the
+#: handout is the deck's last page of each frame (mlsysim_deck.xdv), so it shows each frame exactly
+#: as the deck leaves it.
+SELECTED = {"handout": "deck"}
+#: The materials XeLaTeX typesets, each from its master build/<material>.tex.
+TYPESET = [m for m in MATERIALS if m not in SELECTED]
 
 
 def material_frames(slides_root: Path, material: str) -> list[str]:
@@ -829,8 +835,8 @@ def render_deck(slides_root: Path, templates_dir: Path, out_tex: Path, material:
     from .render import PartRenderer, environment, line_map_path, render_template_mapped
     from .schedule import clock, later_parts, plan, read_schedule
 
-    if material not in MATERIALS:
-        raise BuildError(f"unknown material {material!r}: one of {', '.join(MATERIALS)}")
+    if material not in TYPESET:
+        raise BuildError(f"no master for material {material!r}: one of {', '.join(TYPESET)}")
     built = read_schedule(schedule) if schedule else plan(slides_root, templates_dir)
     plans = {p.dir: p for p in built}
     # the day's parts this deck does not build: on the agenda and the roadmaps, with no slides
@@ -888,8 +894,13 @@ def typeset(build_dir: Path, templates_dir: Path, job: str = "deck") -> int:
     files the same sources settled on in another build folder, where the user's cache remembers
     them (`remembered_auxiliary`): one pass, where starting from none takes two.  Only `assemble`
     reads the figures' contents, so a figure redrawn at the same size needs no new pass, and the
-    pass may run while the figures are being drawn.  Returns how many passes ran."""
+    pass may run while the figures are being drawn.  Returns how many passes ran.
+
+    A material of SELECTED (the handout) runs no pass: its pages are chosen from its source's
+    (`select_pages`); its source is typeset first where its figures' sizes have moved.  Returns 0."""
     build_dir = Path(build_dir).resolve()
+    if job in SELECTED:
+        return select_pages(build_dir, templates_dir, job)
     xelatex = shutil.which("xelatex")
     if xelatex is None:
         raise BuildError("xelatex not found: run the README's first command (it installs TeX Live)")
@@ -923,6 +934,25 @@ def typeset(build_dir: Path, templates_dir: Path, job: str = "deck") -> int:
             break
     write_text_atomic(out / f"{job}.figures.json", json.dumps(sizes, indent=1, sort_keys=True) + "\n")
     return passes
+
+
+def select_pages(build_dir: Path, templates_dir: Path, job: str = "handout") -> int:
+    """build/tex/<job>.xdv from its source's typeset pages (the handout: the deck's last page of each
+    frame), with the figures placed where the source placed them.  Returns 0: no XeLaTeX pass ran."""
+    from .xdv import XdvError, write_handout
+
+    build_dir = Path(build_dir).resolve()
+    source, out = SELECTED[job], build_dir / "tex"
+    placed = out / f"{source}.figures.json"
+    if not placed.exists():
+        raise BuildError(f"the {job} is made of build/tex/{source}.xdv: typeset the {source} first (doit typeset:{source})")
+    try:
+        write_handout(out, source, job)
+    except XdvError as err:
+        (out / f"{job}.xdv").unlink(missing_ok=True)
+        raise BuildError(f"the {job} from build/tex/{source}.xdv: {err}") from err
+    write_bytes_atomic(out / f"{job}.figures.json", placed.read_bytes())
+    return 0
 
 
 def auxiliary_key(build_dir: Path, job: str) -> str:
@@ -971,7 +1001,11 @@ def assemble(build_dir: Path, templates_dir: Path, job: str = "deck") -> None:
     build_dir = Path(build_dir).resolve()
     out = build_dir / "tex"
     placed = out / f"{job}.figures.json"
-    if not placed.exists() or json.loads(placed.read_text(encoding="utf-8")) != figure_sizes(build_dir):
+    sizes = figure_sizes(build_dir)
+    if not placed.exists() or json.loads(placed.read_text(encoding="utf-8")) != sizes:
+        source = out / f"{SELECTED.get(job)}.figures.json"
+        if job in SELECTED and (not source.exists() or json.loads(source.read_text(encoding="utf-8")) != sizes):
+            typeset(build_dir, templates_dir, SELECTED[job])  # (doit has run pdf:<source> first: see dodo.py)
         typeset(build_dir, templates_dir, job)
     pdf = out / f"{job}.pdf"
     proc = subprocess.run([*PDF_DRIVER, "-o", pdf.name, f"{job}.xdv"], cwd=out,
