@@ -5,6 +5,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
+from conftest import require_build
 from workflow_support import IN_CI, ROOT, SPECS
 
 BUILD = ROOT / "build"
@@ -136,3 +137,33 @@ def test_reality_check_section_lists_every_validation_row(built, page):
         links = [a.get("href") for c in lines[r.id] for a in c.iter(f"{{{NS['h']}}}a")]
         assert f"#reality.{r.id}.predicted" in links and f"#reality.{r.id}.measured" in links
         assert r.raw["publication"] in "".join(lines[r.id][7].itertext())
+
+
+def test_claim_pages_read_from_the_typeset_pages_are_the_pdfs(tmp_path):
+    # The ledger's pages come from build/tex/deck.xdv, whose destinations xdvipdfmx copies into the
+    # PDF page for page (the first of each name standing): the same as pypdf reads from the PDF.
+    import os
+    import shutil
+
+    from pypdf import PdfReader
+
+    from mlsysim_deck.pages import claim_pages, destination_pages
+
+    pdf = require_build(BUILD / "deck.pdf")
+    reader = PdfReader(str(pdf))
+    in_pdf = {str(name): reader.get_destination_page_number(d) + 1 for name, d in reader.named_destinations.items()}
+    assert len(in_pdf) > 1000
+    assert destination_pages(require_build(BUILD / "tex" / "deck.xdv")) == in_pdf
+    # claim_pages reads the typeset pages only where the PDF was made from them: a copy whose .xdv
+    # is newer than its PDF (typeset again, not yet assembled) is read from the PDF
+    (tmp_path / "tex").mkdir()
+    shutil.copy2(pdf, tmp_path / "deck.pdf")
+    (tmp_path / "tex" / "deck.xdv").write_bytes(b"not a DVI file")
+    newer = (tmp_path / "deck.pdf").stat().st_mtime_ns + 10**9
+    os.utime(tmp_path / "tex" / "deck.xdv", ns=(newer, newer))
+    from_pdf = claim_pages(tmp_path / "deck.pdf")
+    assert from_pdf == {k: v for k, v in in_pdf.items() if not k.endswith(("/start", "/end"))}
+    older = newer - 2 * 10**9
+    os.utime(tmp_path / "tex" / "deck.xdv", ns=(older, older))
+    with pytest.raises(ValueError, match="not a DVI file"):
+        claim_pages(tmp_path / "deck.pdf")

@@ -26,10 +26,17 @@ def frame_title(title: str) -> str:
 
 
 def claim_pages(pdf: Path) -> dict[str, int]:
-    """target ("01_roofline:ridge.H100:1") -> page (1-based); empty when there is no PDF."""
+    """target ("01_roofline:ridge.H100:1") -> page (1-based); empty when there is no PDF.
+
+    Read from the typeset pages the PDF was assembled from (build/tex/<name>.xdv, where it is no
+    newer than the PDF), whose named destinations xdvipdfmx copies page for page, the first of
+    each name standing: 0.07 s, where pypdf takes 0.45 s to read them back from the PDF."""
     pdf = Path(pdf)
     if not pdf.exists():
         return {}
+    typeset = pdf.parent / "tex" / f"{pdf.stem}.xdv"
+    if typeset.exists() and typeset.stat().st_mtime_ns <= pdf.stat().st_mtime_ns:
+        return {name: page for name, page in destination_pages(typeset).items() if not name.endswith((START, END))}
     from pypdf import PdfReader
 
     reader = PdfReader(str(pdf))
@@ -42,6 +49,27 @@ def claim_pages(pdf: Path) -> dict[str, int]:
         except Exception:  # noqa: BLE001 - a destination without a page is simply not reported
             continue
     return pages
+
+
+_ESCAPE = re.compile(rb"\\([0-7]{1,3}|.)", re.S)
+_ESCAPED = {b"n": b"\n", b"r": b"\r", b"t": b"\t", b"b": b"\b", b"f": b"\f"}
+
+
+def destination_pages(xdv: Path) -> dict[str, int]:
+    """Every named destination of a typeset file -> its page (1-based), as xdvipdfmx keeps them: the
+    first of each name."""
+    from .xdv import DEST, pages, specials
+
+    def unescaped(name: bytes) -> str:  # a PDF string's backslash escapes
+        return _ESCAPE.sub(lambda m: bytes([int(m.group(1), 8) & 255]) if m.group(1)[:1].isdigit()
+                           else _ESCAPED.get(m.group(1), m.group(1)), name).decode("latin-1")
+
+    found: dict[str, int] = {}
+    for number, page in enumerate(pages(Path(xdv).read_bytes())[1], 1):
+        for _, _, text in specials(page):
+            if (dest := DEST.match(text)) is not None:
+                found.setdefault(unescaped(dest.group("name")), number)
+    return found
 
 
 def where_used(record: dict, pages: dict[str, int]) -> list[str]:
