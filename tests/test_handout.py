@@ -122,5 +122,15 @@ def test_every_handout_page_is_the_decks_last_page_of_its_frame():
     last = {label: i for i, label in enumerate(labels)}  # each frame's last page
     assert len(last) < len(labels), "deck.pdf has no overlays"
     assert len(handout.pages) == len(last)
+    def fonts(page):
+        found = page["/Resources"].get_object().get("/Font")
+        return sorted(str(f.get_object()["/BaseFont"]) for f in found.get_object().values()) if found else []
+
     for page, index in zip(handout.pages, sorted(last.values())):
         assert page.get_contents().get_data() == deck.pages[index].get_contents().get_data()
+        # the same resources by name, and the same fonts (tests/test_geometry.py reads the deck's)
+        resources, theirs = page["/Resources"].get_object(), deck.pages[index]["/Resources"].get_object()
+        assert {k: sorted(v.get_object()) for k, v in resources.items() if hasattr(v.get_object(), "keys")} == \
+            {k: sorted(v.get_object()) for k, v in theirs.items() if hasattr(v.get_object(), "keys")}
+        assert fonts(page) == fonts(deck.pages[index])
+        assert page.mediabox == deck.pages[index].mediabox
