@@ -211,7 +211,9 @@ def _is_final(step: dict, record: dict) -> bool:
     return abs(ratio - round(ratio)) < 1e-9 and (a > 0) == (b > 0)
 
 
-_SOURCES: dict[Path, tuple[list[str], list]] = {}
+#: Each claims file read once: its lines and every statement's (length, first line, last line), a
+#: decorated function from its decorator.
+_SOURCES: dict[Path, tuple[list[str], list[tuple[int, int, int]]]] = {}
 
 
 def claim_source(declared_at: str, root: Path | None) -> str:
@@ -226,14 +228,16 @@ def claim_source(declared_at: str, root: Path | None) -> str:
         return ""
     if path not in _SOURCES:
         text = path.read_text(encoding="utf-8")
-        _SOURCES[path] = (text.splitlines(), [n for n in ast.walk(ast.parse(text)) if isinstance(n, ast.stmt)])
+        spans = []
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, ast.stmt):
+                start = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])
+                spans.append((node.end_lineno - start, start, node.end_lineno))
+        _SOURCES[path] = (text.splitlines(), spans)
     lines, statements = _SOURCES[path]
     number = int(line)
-    spans = []
-    for node in statements:  # the innermost statement on that line (a decorated function from its decorator)
-        start = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])
-        if start <= number <= node.end_lineno:
-            spans.append((node.end_lineno - start, start, node.end_lineno))
+    # the innermost statement on that line
+    spans = [span for span in statements if span[1] <= number <= span[2]]
     if not spans:
         return lines[number - 1].strip() if 0 < number <= len(lines) else ""
     _, start, end = min(spans)
