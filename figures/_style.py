@@ -38,6 +38,48 @@ from fontTools import subset as _subset  # noqa: E402
 if "GSUB" not in _subset.Options._drop_tables_default:
     _subset.Options._drop_tables_default = [*_subset.Options._drop_tables_default, "GSUB", "GPOS", "GDEF"]
 
+# The cut itself is the same for the same font and glyphs on every build, so it is kept in the user's
+# cache (mlsysim_deck.build.kept, kind "fonts"), keyed on the font file, the glyphs and the
+# matplotlib and fontTools versions: 0.45 s of the ten figures' 2.1 s.  Only where matplotlib cuts
+# fonts as 3.11 does (get_glyphs_subset giving SubsetResults); tests/test_pdf.py checks that a figure
+# is the same bytes whether its fonts came from the cache or were cut afresh.
+import matplotlib.backends._backend_pdf_ps as _pdf_ps  # noqa: E402
+
+#: Font cuts kept in the user's cache: two fonts (regular and bold) for each of a few dozen figures.
+FONT_CUTS_KEPT = 200
+
+
+def _font_cut(fontfile, glyphs):
+    """matplotlib's get_glyphs_subset, remembered: (the cut font, old glyph index -> new)."""
+    import hashlib
+    import io
+    import os
+
+    import fontTools
+    from fontTools.ttLib import TTFont
+
+    from mlsysim_deck.build import keep, kept
+
+    glyphs = sorted(glyphs)
+    stat = os.stat(fontfile)
+    key = hashlib.sha256(repr((str(fontfile), getattr(fontfile, "face_index", 0), stat.st_size, stat.st_mtime_ns,
+                               glyphs, matplotlib.__version__, fontTools.version,
+                               sorted(_subset.Options._drop_tables_default))).encode()).hexdigest()[:32]
+    saved = kept("fonts", key)
+    if isinstance(saved, dict) and isinstance(saved.get("font"), str) and isinstance(saved.get("map"), list):
+        data, mapping = saved["font"].encode("latin-1"), {int(a): int(b) for a, b in saved["map"]}
+    else:
+        with _pdf_ps._mlsysim_cut_afresh(fontfile, glyphs) as cut:
+            data, mapping = _pdf_ps.font_as_file(cut.font).getvalue(), dict(cut.glyph_index_map)
+        keep("fonts", key, {"font": data.decode("latin-1"), "map": sorted(mapping.items())}, FONT_CUTS_KEPT)
+    # (read back as saved: no new timestamp or bounds, so matplotlib writes the same bytes out)
+    return _pdf_ps.SubsetResults(TTFont(io.BytesIO(data), recalcTimestamp=False, recalcBBoxes=False), mapping)._as_cm()
+
+
+if hasattr(_pdf_ps, "SubsetResults") and not hasattr(_pdf_ps, "_mlsysim_cut_afresh"):
+    _pdf_ps._mlsysim_cut_afresh = _pdf_ps.get_glyphs_subset
+    _pdf_ps.get_glyphs_subset = _font_cut
+
 # Placed size of each figure on its slide, in inches (the slide is 160 mm x 90 mm, \textwidth 5.67 in).
 FIGSIZE = {
     "roofline": (3.73, 2.27),            # height=0.7\textheight
