@@ -244,6 +244,9 @@ def task_typeset():
                "doc": B.MATERIALS[material],
                "actions": [(B.typeset_material, [BUILD, TEMPLATES, material])],
                "file_dep": [str(BUILD / "tex" / f"{source}.xdv"), str(BUILD / "tex" / f"{source}.figures.json")],
+               # after the deck's PDF, which typesets the deck again where a figure's size moved: its
+               # pages are read here, so they may not be rewritten meanwhile
+               "task_dep": [f"pdf:{source}"],
                "targets": [str(BUILD / "tex" / f"{material}.xdv"), str(BUILD / "tex" / f"{material}.figures.json")],
                "verbosity": 2}
     for material in B.TYPESET:
@@ -251,14 +254,19 @@ def task_typeset():
         # a sheet reads its own view of each part
         views = [str(BUILD / "slides" / (f"{p['dir']}.{material}.tex" if material in B.SHEETS else f"{p['dir']}.tex"))
                  for p in parts]
+        if material in B.BESIDE:  # the notes: typeset from what the deck's pass wrote, set beside its pages
+            tex = BUILD / "tex" / B.BESIDE[material]
+            views = [f"{tex}.xdv", f"{tex}.figures.json", f"{tex}.notes.tex"]
         yield {"name": material,
                "doc": doc,
                "actions": [(B.typeset_material, [BUILD, TEMPLATES, material])],
-               "file_dep": views + listings + [str(BUILD / f"{material}.tex")] + templates,
+               "file_dep": views + ([] if material in B.BESIDE else listings) + [str(BUILD / f"{material}.tex")]
+               + templates,
                # (reached through the parts anyway: named first, doit starts the claims, the head of the
                # longest chain, before the tasks it would otherwise pick in no set order)
-               "task_dep": ["claims", *missing],
-               "targets": [str(BUILD / "tex" / f"{material}.xdv"), str(BUILD / "tex" / f"{material}.figures.json")],
+               "task_dep": ["claims", *missing] + ([f"pdf:{B.BESIDE[material]}"] if material in B.BESIDE else []),
+               "targets": [str(BUILD / "tex" / f"{material}.xdv"), str(BUILD / "tex" / f"{material}.figures.json")]
+               + ([str(BUILD / "tex" / f"{material}.notes.tex")] if material in B.BESIDE.values() else []),
                "verbosity": 2}
 
 
@@ -273,7 +281,7 @@ def task_pdf():
                + [str(f) for f in FIGURE_PDFS],
                # as for typeset: the head of the longest chain starts first; and a material made of
                # another's pages waits for that one's PDF, which typesets it again if a figure moved
-               "task_dep": ["claims"] + ([f"pdf:{B.SELECTED[material]}"] if material in B.SELECTED else []),
+               "task_dep": ["claims"] + [f"pdf:{m}" for m in (B.SELECTED.get(material), B.BESIDE.get(material)) if m],
                "targets": [str(BUILD / f"{material}.pdf")],
                "verbosity": 2}
 
@@ -293,6 +301,9 @@ def task_ledger():
                                           EQUATIONS])],
             "file_dep": [str(BUILD / "claims.json"), str(BUILD / "deck.pdf"), str(EQUATIONS)] + SPEC_FILES
             + [str(TOOLING / n) for n in ("ledger.py", "pages.py")],
+            # last, after every material: a material failing beside it removes deck.pdf (B.reported),
+            # which doit would then miss when it records the ledger's inputs
+            "task_dep": [f"pdf:{m}" for m in B.MATERIALS],
             "targets": [str(BUILD / "ledger.html")]}
 
 

@@ -115,6 +115,18 @@ def test_a_misspelt_macro_names_the_line_and_the_macro_meant(deck):
     assert re.search(r"LaTeX, in build/slides/01_roofline\.tex:\d+", error)
 
 
+def test_a_misspelt_macro_in_a_speaker_note_names_its_note(deck):
+    # The notes are typeset by a pass of their own from what the deck's pass wrote (one page per
+    # deck page); the error still names the template and the note: its call block's line, where the
+    # note's text is rendered from
+    with edited(template(deck), "Pose it and stop talking", r"\notamacro Pose it and stop talking") as line:
+        assert "call note(" in template(deck).read_text(encoding="utf-8").splitlines()[line - 2]
+        error, _ = failed(deck)
+    assert f"{TEMPLATE}:{line - 1}: Undefined control sequence." in error
+    assert "\\notamacro is not a LaTeX command" in error
+    assert re.search(r"LaTeX, in build/slides/01_roofline\.tex:\d+", error)
+
+
 def test_a_var_without_its_closing_brace(deck):
     with edited(template(deck), 'claim("resnet.batch")}', 'claim("resnet.batch")') as line:
         error, _ = failed(deck)

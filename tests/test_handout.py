@@ -1,5 +1,7 @@
-"""The handout is the deck's last page of each frame, chosen from the deck's typeset pages
-(mlsysim_deck.xdv): checked on a DVI file written here byte by byte, then on the build."""
+"""The handout and the notes are made of the deck's typeset pages (mlsysim_deck.xdv): the handout is
+the deck's last page of each frame; the notes set each deck page beside its note page.  Checked on DVI
+files written here byte by byte, read back by xdvipdfmx, then on the build."""
+import re
 import shutil
 import struct
 import subprocess
@@ -7,7 +9,7 @@ import subprocess
 import pytest
 
 from conftest import BUILD, require_build
-from mlsysim_deck.xdv import XdvError, final_overlays, pages, select_final_overlays, specials
+from mlsysim_deck.xdv import FONT_OFFSET, XdvError, beside, final_overlays, pages, select_final_overlays, specials
 
 PUSH, POP = 141, 142
 
@@ -17,9 +19,14 @@ def xxx(text: str) -> bytes:
     return (bytes([239, len(data)]) if len(data) < 256 else bytes([242]) + struct.pack(">I", len(data))) + data
 
 
-def dvi(bodies: list[bytes]) -> bytes:
+def fnt_def(k: int, name: str = "cmr10") -> bytes:
+    """fnt_def1: font k is TeX's `name` at 10 pt (its design size), checksum not given."""
+    return bytes([243, k]) + struct.pack(">III", 0, 655360, 655360) + bytes([0, len(name)]) + name.encode()
+
+
+def dvi(bodies: list[bytes], fonts: bytes = b"") -> bytes:
     """A DVI file as XeTeX writes one (id 7): each body between its bop and eop, a postamble with
-    no fonts, padded with 223 to a multiple of four bytes."""
+    `fonts`' definitions, padded with 223 to a multiple of four bytes."""
     out = bytearray([247, 7]) + struct.pack(">III", 25400000, 473628672, 1000) + bytes([0])
     previous = -1
     for n, body in enumerate(bodies, 1):
@@ -28,7 +35,7 @@ def dvi(bodies: list[bytes]) -> bytes:
         previous = here
     post = len(out)
     out += bytes([248]) + struct.pack(">iIIIIIHH", previous, 25400000, 473628672, 1000, 0, 0, 1, len(bodies))
-    out += bytes([249]) + struct.pack(">I", post) + bytes([7])
+    out += fonts + bytes([249]) + struct.pack(">I", post) + bytes([7])
     out += bytes([223]) * (4 + (-(len(out) + 4)) % 4)
     return bytes(out)
 
@@ -134,3 +141,69 @@ def test_every_handout_page_is_the_decks_last_page_of_its_frame():
             {k: sorted(v.get_object()) for k, v in theirs.items() if hasattr(v.get_object(), "keys")}
         assert fonts(page) == fonts(deck.pages[index])
         assert page.mediabox == deck.pages[index].mediabox
+
+
+# --- the notes: each deck page beside its note page ---------------------------------------------------
+
+SIZE = "pdf:pagesize width 100pt height 50pt"
+# Both files number their own fonts from 0: font 0 is cmr10 in the deck and cmbx10 in the notes.
+SLIDES = [xxx(SIZE) + xxx("dvipdfmx:config C 0x0010") + xxx("pdf:trailerid [<00> <00>]") + fnt_def(0)
+          + bytes([171, 65]),  # fnt_num_0, "A"
+          xxx(SIZE) + bytes([171, 66])]
+NOTES = [xxx(SIZE) + xxx("pdf:docview <</PageLabels<</Nums[0<</P(x)>>]>>>>") + fnt_def(0, "cmbx10")
+         + bytes([171, 67]) + xxx("pdf:dest (note-mark) [@thispage /XYZ @xpos @ypos null]"),
+         xxx(SIZE) + bytes([171, 68])]
+
+
+def test_the_notes_set_each_deck_page_beside_its_note_page():
+    merged = beside(dvi(SLIDES, fnt_def(0)), dvi(NOTES, fnt_def(0, "cmbx10")))
+    _, both, post = pages(merged)
+    assert len(both) == 2 and struct.unpack(">H", post[27:29])[0] == 2
+    first = [t.decode() for _, _, t in specials(both[0])]
+    # the page is twice the deck's width; the deck's ID and the notes' page labels are left out
+    assert first[0] == "pdf:pagesize width 200.00000pt height 50pt"
+    assert first.count(SIZE) == 0 and not any("trailerid" in t or "docview" in t for t in first)
+    assert "pdf:dest (note-mark) [@thispage /XYZ @xpos @ypos null]" in first
+    # the deck's page inside a push and a pop, then 100 pt to the right (6,553,600 sp), the note page
+    deck_part = bytes([141]) + xxx("dvipdfmx:config C 0x0010") + fnt_def(0) + bytes([171, 65, 142])
+    note_font = bytes([246]) + FONT_OFFSET.to_bytes(4, "big") + fnt_def(0, "cmbx10")[2:]
+    assert deck_part + bytes([141, 146]) + (100 * 65536).to_bytes(4, "big") + note_font in both[0]
+    assert bytes([238]) + FONT_OFFSET.to_bytes(4, "big") + bytes([67]) in both[0]  # fnt4, then "C"
+    assert bytes([238]) + FONT_OFFSET.to_bytes(4, "big") + bytes([68]) in both[1]
+    with pytest.raises(XdvError, match="1 note pages for the deck's 2 pages"):
+        beside(dvi(SLIDES, fnt_def(0)), dvi(NOTES[:1], fnt_def(0, "cmbx10")))
+
+
+def test_xdvipdfmx_reads_the_notes(tmp_path):
+    from pypdf import PdfReader
+
+    if shutil.which("xdvipdfmx") is None:
+        pytest.skip("no xdvipdfmx: run `bash build.sh` first")
+    (tmp_path / "n.xdv").write_bytes(beside(dvi(SLIDES, fnt_def(0)), dvi(NOTES, fnt_def(0, "cmbx10"))))
+    subprocess.run(["xdvipdfmx", "-q", "-o", "n.pdf", "n.xdv"], cwd=tmp_path, check=True, capture_output=True)
+    pdf = PdfReader(str(tmp_path / "n.pdf"))
+    assert [float(p.mediabox.width) for p in pdf.pages] == pytest.approx([199.25, 199.25], abs=0.1)  # 200 TeX pt
+    fonts = [sorted(str(f.get_object()["/BaseFont"]).split("+")[-1] for f in p["/Resources"]["/Font"].values())
+             for p in pdf.pages]
+    assert fonts == [["CMBX10", "CMR10"], ["CMBX10", "CMR10"]]  # each its own font, though both were font 0
+    # the note's destination stands right of the slide: past the deck's 100 pt (99.6 PDF points)
+    mark = pdf.named_destinations["note-mark"]
+    assert pdf.get_destination_page_number(mark) == 0 and float(mark.left) > 99.6
+
+
+def test_every_notes_page_is_the_decks_page_beside_its_note():
+    from pypdf import PdfReader
+
+    deck = PdfReader(str(require_build(BUILD / "deck.pdf")))
+    notes = PdfReader(str(require_build(BUILD / "notes.pdf")))
+    assert len(notes.pages) == len(deck.pages)
+    assert notes.page_labels == deck.page_labels
+    colour = re.compile(rb"(?:-?[\d.]+ ){1,4}(?:RG|rg|G|g|K|k) ")  # (the colour stack starts deeper)
+
+    def drawing(page) -> bytes:
+        return colour.sub(b"", page.get_contents().get_data().strip() + b" ")
+
+    for page, slide in zip(notes.pages, deck.pages):
+        assert float(page.mediabox.width) == pytest.approx(2 * float(slide.mediabox.width), abs=0.01)
+        # the slide's drawing, unchanged, opens the page; the note's follows it
+        assert drawing(page).startswith(drawing(slide)[:-2])

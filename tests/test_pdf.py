@@ -217,8 +217,9 @@ def test_every_material_shows_its_claims(material, uses):
     expected = [u for u in uses if shown_in(material, u)]
     assert len(expected) >= 10, f"{material}.pdf: only {len(expected)} claims expected: the selection is broken"
     if material == "notes":
-        # pgfpages sets each slide as a scaled copy beside its note, so a destination's coordinates no
-        # longer point at the glyphs: here the claim is checked on the page its destination names.
+        # a note's claims run in prose a third of the page wide, where a long one is hyphenated
+        # ("se-quence"), which the glyph check between the marks reads as another text: here the claim
+        # is checked on the page its destination names.
         pages, dests = read_pdf(pdf)
         problems = [f"{u['claim']} = {u['text']!r} not on page {dests[u['target']] + 1} ({u['template']}:{u['lines']})"
                     if u["target"] in dests else f"{u['claim']} ({u['template']}:{u['lines']}): no destination"

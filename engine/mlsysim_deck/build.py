@@ -795,7 +795,7 @@ def _missing_entry_hint(inner: tuple[Path, int], folder: Path, key) -> str:
 #: The materials, each a master file over the same rendered parts: name -> what it is.
 MATERIALS = {
     "deck": "the presenter's deck, with overlays",
-    "notes": "the deck with its speaker notes on a second screen (pdfpc --notes=right)",
+    "notes": "the deck with its speaker notes on a second screen (pdfpc --notes=right): the deck's pages",
     "handout": "one page per frame in its final state, for attendees after the session (the deck's pages)",
     "exercises": "the attendee's sheet: the predictions and exercises, no answers",
     "solutions": "the answer key: each exercise's code, executed output, claims and reasoning",
@@ -810,6 +810,10 @@ SHEETS = ("exercises", "solutions")
 SELECTED = {"handout": "deck"}
 #: The materials XeLaTeX typesets, each from its master build/<material>.tex.
 TYPESET = [m for m in MATERIALS if m not in SELECTED]
+#: Materials whose pages are another's, each with a page of its own beside it: the notes are the
+#: deck's pages, each with its note page (typeset by the notes' own pass from what the deck's pass
+#: wrote, build/tex/deck.notes.tex) to the right of it (mlsysim_deck.xdv.beside).
+BESIDE = {"notes": "deck"}
 
 
 def material_frames(slides_root: Path, material: str) -> list[str]:
@@ -917,6 +921,10 @@ def typeset(build_dir: Path, templates_dir: Path, job: str = "deck") -> int:
                 for ext in AUXILIARY}
 
     sizes = figure_sizes(build_dir)  # before the pass: a figure redrawn during it keeps its size
+    source = BESIDE.get(job)
+    if source and not (out / f"{source}.notes.tex").exists():
+        raise BuildError(f"the {job} are set beside build/tex/{source}.xdv: typeset the {source} first "
+                         f"(doit typeset:{source})")
     sources = auxiliary_key(build_dir, job)
     if not any(auxiliary().values()):
         restore_auxiliary(out, job, remembered_auxiliary(sources))
@@ -932,6 +940,19 @@ def typeset(build_dir: Path, templates_dir: Path, job: str = "deck") -> int:
         if auxiliary() == before:
             remember_auxiliary(sources, before)
             break
+    if source:  # its pages beside the source's: the figures are the source's, placed as it placed them
+        from .xdv import XdvError, beside
+
+        try:
+            merged = beside((out / f"{source}.xdv").read_bytes(), (out / f"{job}.xdv").read_bytes(),
+                            f"build/tex/{job}.xdv")
+        except XdvError as err:
+            for partial in (f"{job}.xdv", f"{job}.figures.json"):
+                (out / partial).unlink(missing_ok=True)
+            raise BuildError(str(err)) from err
+        write_bytes_atomic(out / f"{job}.xdv", merged)
+        write_bytes_atomic(out / f"{job}.figures.json", (out / f"{source}.figures.json").read_bytes())
+        return passes
     write_text_atomic(out / f"{job}.figures.json", json.dumps(sizes, indent=1, sort_keys=True) + "\n")
     return passes
 
@@ -1003,9 +1024,10 @@ def assemble(build_dir: Path, templates_dir: Path, job: str = "deck") -> None:
     placed = out / f"{job}.figures.json"
     sizes = figure_sizes(build_dir)
     if not placed.exists() or json.loads(placed.read_text(encoding="utf-8")) != sizes:
-        source = out / f"{SELECTED.get(job)}.figures.json"
-        if job in SELECTED and (not source.exists() or json.loads(source.read_text(encoding="utf-8")) != sizes):
-            typeset(build_dir, templates_dir, SELECTED[job])  # (doit has run pdf:<source> first: see dodo.py)
+        made_of = SELECTED.get(job) or BESIDE.get(job)
+        source = out / f"{made_of}.figures.json"
+        if made_of and (not source.exists() or json.loads(source.read_text(encoding="utf-8")) != sizes):
+            typeset(build_dir, templates_dir, made_of)  # (doit has run pdf:<source> first: see dodo.py)
         typeset(build_dir, templates_dir, job)
     pdf = out / f"{job}.pdf"
     proc = subprocess.run([*PDF_DRIVER, "-o", pdf.name, f"{job}.xdv"], cwd=out,
@@ -1140,6 +1162,10 @@ RUNAWAY = ("File ended while scanning use of", "Paragraph ended before", "Runawa
            "Missing } inserted", "Extra }, or forgotten", "Argument of")
 
 
+#: What the notes' pass logs before each note page: where the deck read the frame of that note.
+NOTE_FROM = "mlsysim note from "
+
+
 def latex_failure(log_text: str, build_dir: Path, log: Path) -> str | None:
     """The first LaTeX error as `template:line: what went wrong, and the likely fix`.
 
@@ -1154,6 +1180,10 @@ def latex_failure(log_text: str, build_dir: Path, log: Path) -> str | None:
         if not m:
             continue
         tex, number, message = Path(m.group(1)), int(m.group(2)), m.group(3).strip()
+        note = next((n for n in reversed(lines[:i]) if n.startswith(NOTE_FROM)), None)
+        if note:  # a note page of the notes' pass: the frame its note came from (\mlsnotepage)
+            tex, _, line = note[len(NOTE_FROM):].strip().lstrip("/").rpartition(":")
+            tex, number = Path(tex), int(line) if line.isdigit() else number
         if not tex.is_absolute():
             tex = (build_dir / tex).resolve()
         missing = _missing_file(lines[:i]) if message.startswith("Emergency stop") else None

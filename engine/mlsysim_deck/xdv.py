@@ -237,3 +237,120 @@ def write_handout(tex_dir: Path, source: str = "deck", job: str = "handout") -> 
     selected = select_final_overlays(data, frames, f"build/tex/{source}.xdv")
     write_bytes_atomic(tex_dir / f"{job}.xdv", selected)
     return len(frames)
+
+
+# --- the speaker notes: each deck page beside its note page ----------------------------------------
+
+#: Specials of a note page that speak for the whole document, which the deck's pages say already
+#: (its page labels, information and outline would replace the deck's) or that the merge says anew.
+_NOTES_DROP = (b"pdf:pagesize", b"pdf:docview", b"pdf:docinfo", b"pdf:outline", b"pdf:out ", b"papersize")
+PAGESIZE = re.compile(rb"pdf:pagesize\s+width\s+(?P<width>[\d.]+)pt\s+height\s+(?P<height>[\d.]+)pt")
+#: Where a note page's fonts are numbered in the merged file: after every number the deck's can use.
+FONT_OFFSET = 1 << 20
+
+
+def _commands(page: bytes):
+    """Each command of a page body (bop and eop excluded): (start, end, opcode)."""
+    at = 45
+    while page[at] != EOP:
+        op, start = page[at], at
+        if op in _FIXED:
+            at += 1 + _FIXED[op]
+        elif 239 <= op <= 242:
+            size = op - 238
+            at += 1 + size + _uint(page, at + 1, size)
+        elif 243 <= op <= 246:
+            size = op - 242
+            at += 1 + size + 14 + page[at + 1 + size + 12] + page[at + 1 + size + 13]
+        elif op == 252:
+            flags = _uint(page, at + 9, 2)
+            at += 1 + 4 + 4 + 2 + 1 + page[at + 11] + 4
+            at += 4 * sum(1 for bit in (0x0200, 0x1000, 0x2000, 0x4000) if flags & bit)
+        elif op == 253:
+            at += 1 + 4 + 2 + 10 * _uint(page, at + 5, 2)
+        elif op == 254:
+            length = _uint(page, at + 1, 2)
+            at += 1 + 2 + 2 * length + 4 + 2 + 10 * _uint(page, at + 3 + 2 * length + 4, 2)
+        else:
+            raise XdvError(f"opcode {op} at byte {at} of a page is not one XeTeX writes")
+        yield start, at, op
+
+
+def _renumbered(command: bytes, op: int) -> bytes:
+    """A font command with its font number moved up by FONT_OFFSET (any other command as it is)."""
+    if 171 <= op <= 234:  # fnt_num_0..63
+        return bytes([238]) + (op - 171 + FONT_OFFSET).to_bytes(4, "big")
+    if 235 <= op <= 238:  # fnt1..4
+        size = op - 234
+        return bytes([238]) + (_uint(command, 1, size) + FONT_OFFSET).to_bytes(4, "big")
+    if 243 <= op <= 246:  # fnt_def1..4
+        size = op - 242
+        return bytes([246]) + (_uint(command, 1, size) + FONT_OFFSET).to_bytes(4, "big") + command[1 + size:]
+    if op == 252:  # a native font's definition
+        return bytes([252]) + (_uint(command, 1, 4) + FONT_OFFSET).to_bytes(4, "big") + command[5:]
+    return command
+
+
+def _font_definitions(postamble: bytes) -> list[tuple[int, bytes]]:
+    """The postamble's font definitions: (opcode, command), up to post_post."""
+    found, at = [], 29
+    while postamble[at] != POST_POST:
+        op = postamble[at]
+        if 243 <= op <= 246:
+            size = op - 242
+            end = at + 1 + size + 14 + postamble[at + 1 + size + 12] + postamble[at + 1 + size + 13]
+        elif op == 252:
+            flags = _uint(postamble, at + 9, 2)
+            end = at + 1 + 4 + 4 + 2 + 1 + postamble[at + 11] + 4
+            end += 4 * sum(1 for bit in (0x0200, 0x1000, 0x2000, 0x4000) if flags & bit)
+        elif op == 138:  # nop
+            end = at + 1
+        else:
+            raise XdvError(f"opcode {op} in the postamble is not a font definition")
+        found.append((op, postamble[at:end]))
+        at = end
+    return found
+
+
+def _is_special(command: bytes, op: int, prefixes: tuple[bytes, ...]) -> bool:
+    return 239 <= op <= 242 and command[1 + op - 238:].startswith(prefixes)
+
+
+def beside(deck: bytes, notes: bytes, name: str = "notes") -> bytes:
+    """Each deck page with its note page to the right of it, on a page twice as wide (pdfpc
+    --notes=right): the deck's page as it is, the note page moved right by the deck's width, its
+    fonts numbered apart, and what it says for the whole document left to the deck's pages."""
+    preamble, slides, deck_post = pages(deck)
+    _, note_pages, notes_post = pages(notes)
+    if len(slides) != len(note_pages):
+        raise XdvError(f"{name}: {len(note_pages)} note pages for the deck's {len(slides)} pages: typeset both again")
+    out, previous = bytearray(preamble), -1
+    for slide, note in zip(slides, note_pages):
+        size = next((PAGESIZE.match(t) for _, _, t in specials(slide) if PAGESIZE.match(t)), None)
+        if size is None:
+            raise XdvError(f"{name}: a deck page without its pdf:pagesize")
+        width_pt, height = float(size.group("width")), size.group("height").decode()
+        left, right = bytearray(), bytearray()
+        for start, end, op in _commands(slide):  # (the merged page says its own size; the notes' ID stands)
+            if not _is_special(slide[start:end], op, (b"pdf:pagesize", b"pdf:trailerid")):
+                left += slide[start:end]
+        for start, end, op in _commands(note):
+            if not _is_special(note[start:end], op, _NOTES_DROP):
+                right += _renumbered(note[start:end], op)
+        width_sp = round(width_pt * 65536)  # TeX points to DVI units (the scaled points XeTeX writes)
+        here = len(out)
+        out += slide[:41] + struct.pack(">i", previous)
+        out += _special(f"pdf:pagesize width {2 * width_pt:.5f}pt height {height}pt".encode())
+        out += bytes([PUSH]) + left + bytes([POP, PUSH, 146]) + width_sp.to_bytes(4, "big") + right + bytes([POP, EOP])
+        previous = here
+    fonts = [command for _, command in _font_definitions(deck_post)]
+    fonts += [_renumbered(command, op) for op, command in _font_definitions(notes_post)]
+    stack = max(_uint(deck_post, 25, 2), _uint(notes_post, 25, 2)) + 1
+    post = bytearray(deck_post[:29]) + b"".join(fonts)
+    post[1:5] = struct.pack(">i", previous)
+    post[25:27] = stack.to_bytes(2, "big")
+    post[27:29] = len(slides).to_bytes(2, "big")
+    post_at = len(out)
+    out += post + bytes([POST_POST]) + post_at.to_bytes(4, "big") + bytes([deck[0 + 1]])
+    out += bytes([223]) * (4 + (-(len(out) + 4)) % 4)
+    return bytes(out)
