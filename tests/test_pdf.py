@@ -452,25 +452,18 @@ def test_a_figures_font_carries_no_layout_tables():
         assert "glyf" in tables and not tables & {"GSUB", "GPOS", "GDEF"}, sorted(tables)
 
 
-def test_a_figures_font_cut_from_the_cache_is_the_cut_made_afresh(tmp_path):
+def test_a_figures_font_cut_from_the_cache_is_the_cut_made_afresh(tmp_path, monkeypatch):
     # figures/_style.py keeps each cut of DejaVu Sans in the user's cache (kind "fonts"): a figure
     # drawn with the cache empty, then from it, then with the cache off is the same bytes each time.
-    import os
-    import subprocess
-    import sys
+    from mlsysim_deck.build import run_figure
 
-    draw = ("import sys; from pathlib import Path; sys.path.insert(0, 'engine');"
-            "from mlsysim_deck.build import run_figure;"
-            "run_figure(Path('figures/precision.py'), Path(sys.argv[1]), Path('engine/mlsysim/specs'))")
     (tmp_path / "build" / "figures").mkdir(parents=True)
     (tmp_path / "build" / "claims").symlink_to(require_build(BUILD / "claims"))  # (what the lint reads)
     drawn = {}
     for run, cache in (("cold", tmp_path / "cache"), ("warm", tmp_path / "cache"), ("off", "off")):
+        monkeypatch.setenv("MLSYSIM_CACHE", str(cache))
         out = tmp_path / "build" / "figures" / f"{run}.pdf"
-        env = {k: v for k, v in os.environ.items() if k != "MLSYSIM_CACHE"} | {"MLSYSIM_CACHE": str(cache)}
-        proc = subprocess.run([sys.executable, "-c", draw, str(out)], cwd=ROOT, env=env, capture_output=True,
-                              text=True)
-        assert proc.returncode == 0, proc.stderr[-2000:]
+        run_figure(ROOT / "figures" / "precision.py", out, ROOT / "engine" / "mlsysim" / "specs")
         drawn[run] = out.read_bytes()
         if run == "cold":
             assert list((tmp_path / "cache" / "fonts").glob("*.json")), "no font cut was kept"
