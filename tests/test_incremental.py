@@ -78,11 +78,11 @@ def full_build(root):
     return rest
 
 
-def read_pdfs(root) -> dict[str, tuple[list[str], dict]]:
+def read_pdfs(root, dests: bool = True) -> dict[str, tuple[list[str], dict]]:
     """material -> (text of each page, named destination -> page) of its PDF."""
     from test_pdf import read_pdf
 
-    return {m: read_pdf(root / "build" / f"{m}.pdf") for m in MATERIALS}
+    return {m: read_pdf(root / "build" / f"{m}.pdf", dests) for m in MATERIALS}
 
 
 def pdf_texts(read) -> dict[str, str]:
@@ -96,7 +96,7 @@ def h100_edit(tree):
     import json
 
     root = tree
-    before = {"pdfs": pdf_texts(read_pdfs(root)),
+    before = {"pdfs": pdf_texts(read_pdfs(root, dests=False)),  # (the texts only: what they showed)
               "claims": {c["id"]: c["text"] for c in json.loads((root / "build" / "claims.json").read_text())["claims"]},
               "outputs": {p.relative_to(root / "build" / "listings"): p.read_text()
                           for p in (root / "build" / "listings").rglob("*.out")}}

@@ -10,14 +10,17 @@ from conftest import BUILD, ROOT, require_build
 from mlsysim_deck.pages import normalise  # no whitespace, ligatures unfolded (ﬀ -> ff)
 
 
-def read_pdf(pdf):
-    """(text of each page, named destination -> 0-based page) of a compiled PDF."""
+def read_pdf(pdf, dests: bool = True):
+    """(text of each page, named destination -> 0-based page) of a compiled PDF (no destinations,
+    an empty dict, where `dests` is false: pypdf takes a third of a second to read them)."""
     from pypdf import PdfReader
 
     # Two readings of each page: layout order (tables) and content-stream order (text beside figures).
     readings = [subprocess.run(["pdftotext", mode, str(pdf), "-"], capture_output=True, text=True,
                                check=True).stdout.split("\f") for mode in ("-layout", "-raw")]
     pages = ["\n".join(texts) for texts in zip(*readings)]
+    if not dests:
+        return pages, {}
     reader = PdfReader(str(pdf))
     dests = {name: reader.get_destination_page_number(d) for name, d in reader.named_destinations.items()}
     return pages, dests
@@ -26,7 +29,7 @@ def read_pdf(pdf):
 @pytest.fixture(scope="module")
 def deck():
     """The text of each page (for titles and the agenda; claims are checked at their marks)."""
-    return read_pdf(require_build(BUILD / "deck.pdf"))[0]
+    return read_pdf(require_build(BUILD / "deck.pdf"), dests=False)[0]
 
 
 @pytest.fixture(scope="module")
@@ -382,7 +385,7 @@ def test_the_rule_sees_a_raw_float_and_passes_a_readable_one():
 def test_no_tooling_words_on_a_slide(material):
     # The audience came for physics: no "sympy" on any page, and the reference deck is named only by
     # the errata appendix ("What Changed from the Reference Deck"), where provenance belongs.
-    pages, _ = read_pdf(require_build(BUILD / f"{material}.pdf"))
+    pages, _ = read_pdf(require_build(BUILD / f"{material}.pdf"), dests=False)
     errata_pages = [i for i, text in enumerate(pages) if "What Changed from the Reference Deck" in text]
     assert errata_pages, "the errata appendix is missing"
     assert [i + 1 for i, text in enumerate(pages) if "sympy" in text.lower()] == []
