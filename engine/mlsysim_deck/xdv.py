@@ -1,16 +1,18 @@
-"""The handout is the deck's final overlays: its pages are chosen from the deck's typeset pages.
+"""The handout and the notes are made of the deck's typeset pages.
 
 XeLaTeX writes its pages as XeTeX's extended DVI (build/tex/<job>.xdv), which xdvipdfmx turns into
 the PDF.  A DVI file is a preamble, then the pages, each from its `bop` to its `eop`, then a
-postamble that lists every font; each `bop` points back at the one before.  So a handout is the
-deck's file with the earlier overlays of each frame left out: no second XeLaTeX pass, and every
-page is the deck's own page, byte for byte.
+postamble that lists every font; each `bop` points back at the one before.  So the slides are
+typeset once, in the deck's pass, and every slide the handout or the notes show is the deck's own
+page, byte for byte:
 
-What a left-out page carried for the whole document still has to reach the PDF: an object that a
-later page reuses (a pgf shading drawn once, an ExtGState), the outline, and a named destination
-that a link may point at.  Those move to the start of the frame's final page.  The page labels
-(the frame number of each page) are written on the first page for the deck's pages; the
-handout's first page says them again for its own.
+* the handout is the deck's file with the earlier overlays of each frame left out
+  (`select_final_overlays`).  What a left-out page carried for the whole document still has to
+  reach the PDF: an object that a later page reuses (a pgf shading drawn once, an ExtGState), the
+  outline, and a named destination that a link may point at.  Those move to the start of the
+  frame's final page.  The page labels (the frame number of each page) are written on the first
+  page for the deck's pages; the handout's first page says them again for its own.
+* the notes set each deck page beside its note page (`beside`), which the notes' own pass typeset.
 """
 from __future__ import annotations
 
@@ -41,40 +43,40 @@ def _uint(data: bytes, at: int, size: int) -> int:
     return int.from_bytes(data[at:at + size], "big")
 
 
-def specials(page: bytes) -> list[tuple[int, int, bytes]]:
-    """Each special of one page (`bop` to `eop`): (start, end, text), start and end bounding the
-    whole command.  Walks every opcode, so a byte inside a glyph run is never taken for one."""
-    found, at = [], 45  # past the bop and its eleven numbers
-    while at < len(page):
-        op = page[at]
+def _commands(page: bytes):
+    """Each command of a page body (bop and eop excluded): (start, end, opcode).  Every opcode is
+    walked, so a byte inside a glyph run is never taken for a command."""
+    at = 45  # past the bop and its eleven numbers
+    while at < len(page) and page[at] != EOP:
+        op, start = page[at], at
         if op in _FIXED:
             at += 1 + _FIXED[op]
         elif 239 <= op <= 242:  # xxx1..4: a special, k bytes of text
             size = op - 238
-            k = _uint(page, at + 1, size)
-            start = at + 1 + size
-            found.append((at, start + k, page[start:start + k]))
-            at = start + k
-        elif 243 <= op <= 246:  # fnt_def1..4
+            at += 1 + size + _uint(page, at + 1, size)
+        elif 243 <= op <= 246:  # fnt_def1..4: k, checksum, scale, design size, the name's two lengths
             size = op - 242
-            a, length = page[at + 1 + size + 12], page[at + 1 + size + 13]
-            at += 1 + size + 14 + a + length
+            at += 1 + size + 14 + page[at + 1 + size + 12] + page[at + 1 + size + 13]
         elif op == 252:  # XeTeX: a native font's definition
             flags = _uint(page, at + 9, 2)
             at += 1 + 4 + 4 + 2 + 1 + page[at + 11] + 4
             at += 4 * sum(1 for bit in (0x0200, 0x1000, 0x2000, 0x4000) if flags & bit)
         elif op == 253:  # XeTeX: glyphs, each with its position
-            n = _uint(page, at + 5, 2)
-            at += 1 + 4 + 2 + 10 * n
+            at += 1 + 4 + 2 + 10 * _uint(page, at + 5, 2)
         elif op == 254:  # XeTeX: text with its glyphs
             length = _uint(page, at + 1, 2)
-            n = _uint(page, at + 3 + 2 * length + 4, 2)
-            at += 1 + 2 + 2 * length + 4 + 2 + 10 * n
-        elif op == EOP:
-            return found
+            at += 1 + 2 + 2 * length + 4 + 2 + 10 * _uint(page, at + 3 + 2 * length + 4, 2)
         else:
             raise XdvError(f"opcode {op} at byte {at} of a page is not one XeTeX writes")
-    raise XdvError("a page without its eop")
+        yield start, at, op
+    if at >= len(page):
+        raise XdvError("a page without its eop")
+
+
+def specials(page: bytes) -> list[tuple[int, int, bytes]]:
+    """Each special of one page (`bop` to `eop`): (start, end, text), start and end bounding the
+    whole command."""
+    return [(start, end, page[start + 1 + op - 238:end]) for start, end, op in _commands(page) if 239 <= op <= 242]
 
 
 def pages(data: bytes) -> tuple[bytes, list[bytes], bytes]:
@@ -247,33 +249,6 @@ _NOTES_DROP = (b"pdf:pagesize", b"pdf:docview", b"pdf:docinfo", b"pdf:outline", 
 PAGESIZE = re.compile(rb"pdf:pagesize\s+width\s+(?P<width>[\d.]+)pt\s+height\s+(?P<height>[\d.]+)pt")
 #: Where a note page's fonts are numbered in the merged file: after every number the deck's can use.
 FONT_OFFSET = 1 << 20
-
-
-def _commands(page: bytes):
-    """Each command of a page body (bop and eop excluded): (start, end, opcode)."""
-    at = 45
-    while page[at] != EOP:
-        op, start = page[at], at
-        if op in _FIXED:
-            at += 1 + _FIXED[op]
-        elif 239 <= op <= 242:
-            size = op - 238
-            at += 1 + size + _uint(page, at + 1, size)
-        elif 243 <= op <= 246:
-            size = op - 242
-            at += 1 + size + 14 + page[at + 1 + size + 12] + page[at + 1 + size + 13]
-        elif op == 252:
-            flags = _uint(page, at + 9, 2)
-            at += 1 + 4 + 4 + 2 + 1 + page[at + 11] + 4
-            at += 4 * sum(1 for bit in (0x0200, 0x1000, 0x2000, 0x4000) if flags & bit)
-        elif op == 253:
-            at += 1 + 4 + 2 + 10 * _uint(page, at + 5, 2)
-        elif op == 254:
-            length = _uint(page, at + 1, 2)
-            at += 1 + 2 + 2 * length + 4 + 2 + 10 * _uint(page, at + 3 + 2 * length + 4, 2)
-        else:
-            raise XdvError(f"opcode {op} at byte {at} of a page is not one XeTeX writes")
-        yield start, at, op
 
 
 def _renumbered(command: bytes, op: int) -> bytes:
