@@ -266,3 +266,30 @@ def test_a_parts_answers_and_the_errata_uses_remembered_are_the_ones_read_afresh
     uses = errata_slide_uses(slides, ROOT / "templates")
     part1 = [(cid, u) for cid, us in fresh_uses.items() for u in us if u[1] == "01_roofline"]
     assert part1 and all([u[0], u[1], u[2] + 1, u[3]] in uses[cid] for cid, u in part1)
+
+
+def test_a_templates_notes_remembered_are_the_ones_read_afresh(tmp_path, monkeypatch):
+    # the schedule reads each template's notes (minutes, FLEX, line, frame) from the user's cache when
+    # the template is the one they were read from
+    import shutil
+
+    from mlsysim_deck.build import template_notes
+    from mlsysim_deck.render import environment, notes
+
+    monkeypatch.setenv("MLSYSIM_CACHE", str(tmp_path / "cache"))
+    search = [ROOT / "slides", ROOT / "templates"]
+    templates = sorted((ROOT / "slides").glob("*/slides.tex.j2")) + [ROOT / "templates" / "deck.tex.j2"]
+    for template in templates:
+        fresh = notes(environment(search), template)
+        assert template_notes(template, search) == fresh == template_notes(template, search)  # read, then kept
+    assert sum(len(template_notes(t, search)) for t in templates) >= 20
+    # a note's minutes changed in a copy: the copy's notes are read again, the original's still kept
+    slides = tmp_path / "slides"
+    shutil.copytree(ROOT / "slides", slides)
+    template = slides / "01_roofline" / "slides.tex.j2"
+    first = template_notes(ROOT / "slides" / "01_roofline" / "slides.tex.j2", search)[0]
+    text = template.read_text(encoding="utf-8")
+    old = f"note(minutes={first.minutes}"
+    assert old in text
+    template.write_text(text.replace(old, f"note(minutes={first.minutes + 5}", 1), encoding="utf-8")
+    assert template_notes(template, [slides, ROOT / "templates"])[0].minutes == first.minutes + 5

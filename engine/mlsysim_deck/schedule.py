@@ -84,12 +84,11 @@ def _minutes(table: dict, key: str, where: str, default: int | None = None) -> i
     return value
 
 
-def master_note_minutes(templates_dir: Path, env=None) -> int:
+def master_note_minutes(templates_dir: Path) -> int:
     """The roadmap frame's note minutes, read from the master template (deck.tex.j2)."""
-    from .render import environment, notes
+    from .build import template_notes
 
-    env = env or environment([Path(templates_dir)])
-    found = notes(env, Path(templates_dir) / "deck.tex.j2")
+    found = template_notes(Path(templates_dir) / "deck.tex.j2", [Path(templates_dir)])
     return sum(n.minutes for n in found if n.frame.startswith("Roadmap"))
 
 
@@ -97,10 +96,10 @@ def plan(slides_root: Path, templates_dir: Path) -> list[PartPlan]:
     """Every part's plan and slot, in order."""
     import tomllib
 
-    from .render import environment, frame_titles, notes
+    from .build import template_notes
+    from .render import frame_titles
 
-    env = environment([Path(slides_root), Path(templates_dir)])
-    roadmap = master_note_minutes(templates_dir, env)
+    roadmap = master_note_minutes(templates_dir)
     plans: list[PartPlan] = []
     clock_now = None
     for toml in sorted(Path(slides_root).glob("*/part.toml"), key=_number):
@@ -121,7 +120,7 @@ def plan(slides_root: Path, templates_dir: Path) -> list[PartPlan]:
                                 f"slot and the pause after it")
         after = table.get("after", {})
         template = toml.parent / "slides.tex.j2"
-        found = notes(env, template)
+        found = template_notes(template, [Path(slides_root), Path(templates_dir)])
         titles = frame_titles(template.read_text(encoding="utf-8"))
         noted = {n.line for n in found}
         part = PartPlan(number=meta["number"], title=meta["title"], dir=toml.parent.name, start=clock_now,
