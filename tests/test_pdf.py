@@ -458,16 +458,21 @@ def test_a_figures_font_carries_no_layout_tables():
 def test_a_figures_font_cut_from_the_cache_is_the_cut_made_afresh(tmp_path, monkeypatch):
     # figures/_style.py keeps each cut of DejaVu Sans in the user's cache (kind "fonts"): a figure
     # drawn with the cache empty, then from it, then with the cache off is the same bytes each time.
+    import matplotlib
+
     from mlsysim_deck.build import run_figure
 
     (tmp_path / "build" / "figures").mkdir(parents=True)
     (tmp_path / "build" / "claims").symlink_to(require_build(BUILD / "claims"))  # (what the lint reads)
     drawn = {}
-    for run, cache in (("cold", tmp_path / "cache"), ("warm", tmp_path / "cache"), ("off", "off")):
-        monkeypatch.setenv("MLSYSIM_CACHE", str(cache))
-        out = tmp_path / "build" / "figures" / f"{run}.pdf"
-        run_figure(ROOT / "figures" / "precision.py", out, ROOT / "engine" / "mlsysim" / "specs")
-        drawn[run] = out.read_bytes()
-        if run == "cold":
-            assert list((tmp_path / "cache" / "fonts").glob("*.json")), "no font cut was kept"
+    # (figures/_style.py sets matplotlib's rcParams for the figures: put them back for the other tests
+    # this process runs, which draw pages of their own)
+    with matplotlib.rc_context():
+        for run, cache in (("cold", tmp_path / "cache"), ("warm", tmp_path / "cache"), ("off", "off")):
+            monkeypatch.setenv("MLSYSIM_CACHE", str(cache))
+            out = tmp_path / "build" / "figures" / f"{run}.pdf"
+            run_figure(ROOT / "figures" / "precision.py", out, ROOT / "engine" / "mlsysim" / "specs")
+            drawn[run] = out.read_bytes()
+            if run == "cold":
+                assert list((tmp_path / "cache" / "fonts").glob("*.json")), "no font cut was kept"
     assert drawn["cold"] == drawn["warm"] == drawn["off"]
