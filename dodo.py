@@ -251,17 +251,16 @@ def task_typeset():
                "verbosity": 2}
     for material in B.TYPESET:
         doc = B.MATERIALS[material]
-        # a sheet reads its own view of each part
-        views = [str(BUILD / "slides" / (f"{p['dir']}.{material}.tex" if material in B.SHEETS else f"{p['dir']}.tex"))
-                 for p in parts]
         if material in B.BESIDE:  # the notes: typeset from what the deck's pass wrote, set beside its pages
-            tex = BUILD / "tex" / B.BESIDE[material]
-            views = [f"{tex}.xdv", f"{tex}.figures.json", f"{tex}.notes.tex"]
+            source = BUILD / "tex" / B.BESIDE[material]
+            reads = [f"{source}.xdv", f"{source}.figures.json", f"{source}.notes.tex"]
+        else:  # the parts (a sheet reads its own view of each) and the listings' lines
+            reads = [str(BUILD / "slides" / (f"{p['dir']}.{material}.tex" if material in B.SHEETS
+                                              else f"{p['dir']}.tex")) for p in parts] + listings
         yield {"name": material,
                "doc": doc,
                "actions": [(B.typeset_material, [BUILD, TEMPLATES, material])],
-               "file_dep": views + ([] if material in B.BESIDE else listings) + [str(BUILD / f"{material}.tex")]
-               + templates,
+               "file_dep": reads + [str(BUILD / f"{material}.tex")] + templates,
                # (reached through the parts anyway: named first, doit starts the claims, the head of the
                # longest chain, before the tasks it would otherwise pick in no set order)
                "task_dep": ["claims", *missing] + ([f"pdf:{B.BESIDE[material]}"] if material in B.BESIDE else []),

@@ -918,7 +918,9 @@ def typeset(build_dir: Path, templates_dir: Path, job: str = "deck") -> int:
     pass may run while the figures are being drawn.  Returns how many passes ran.
 
     A material of SELECTED (the handout) runs no pass: its pages are chosen from its source's
-    (`select_pages`); its source is typeset first where its figures' sizes have moved.  Returns 0."""
+    (`select_pages`), which must be typeset already (`assemble` typesets it again where its
+    figures' sizes moved).  Returns 0.  A material of BESIDE (the notes) runs its own passes over
+    what its source's pass wrote, then sets each of its pages beside the source's (`xdv.beside`)."""
     build_dir = Path(build_dir).resolve()
     if job in SELECTED:
         return select_pages(build_dir, templates_dir, job)

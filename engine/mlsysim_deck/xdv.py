@@ -43,11 +43,12 @@ def _uint(data: bytes, at: int, size: int) -> int:
     return int.from_bytes(data[at:at + size], "big")
 
 
-def _commands(page: bytes):
-    """Each command of a page body (bop and eop excluded): (start, end, opcode).  Every opcode is
-    walked, so a byte inside a glyph run is never taken for a command."""
-    at = 45  # past the bop and its eleven numbers
-    while at < len(page) and page[at] != EOP:
+def _commands(page: bytes, at: int = 45, stop: int = EOP):
+    """Each command from `at` up to the `stop` opcode: (start, end, opcode).  By default a page's body,
+    past its bop and its eleven numbers, up to its eop; the postamble's font definitions run from
+    byte 29 to post_post.  Every opcode is walked, so a byte inside a glyph run is never taken for a
+    command."""
+    while at < len(page) and page[at] != stop:
         op, start = page[at], at
         if op in _FIXED:
             at += 1 + _FIXED[op]
@@ -70,13 +71,43 @@ def _commands(page: bytes):
             raise XdvError(f"opcode {op} at byte {at} of a page is not one XeTeX writes")
         yield start, at, op
     if at >= len(page):
-        raise XdvError("a page without its eop")
+        raise XdvError("a page without its eop" if stop == EOP else "a postamble without its post_post")
+
+
+def _text(command: bytes, op: int) -> bytes | None:
+    """A special's text (xxx1..4: the opcode, the length in 1 to 4 bytes, the text); None for any
+    other command."""
+    return command[1 + op - 238:] if 239 <= op <= 242 else None
 
 
 def specials(page: bytes) -> list[tuple[int, int, bytes]]:
     """Each special of one page (`bop` to `eop`): (start, end, text), start and end bounding the
     whole command."""
-    return [(start, end, page[start + 1 + op - 238:end]) for start, end, op in _commands(page) if 239 <= op <= 242]
+    return [(start, end, _text(page[start:end], op)) for start, end, op in _commands(page) if 239 <= op <= 242]
+
+
+def _post(postamble: bytes) -> bytes:
+    """The postamble up to its post_post: post and the font definitions (post_post holds the
+    pointer back at post and the id, then the padding of 223s)."""
+    return postamble[:len(postamble.rstrip(bytes([223]))) - 6]
+
+
+def _dvi(preamble: bytes, bodies: list[bytes], post: bytes) -> bytes:
+    """A DVI file of these pages (each from its bop to its eop; the pointer back at the page before
+    is set here) and this postamble (`post` and the font definitions; its pointer at the last page
+    and its page count are set here, then post_post and the padding)."""
+    out, previous = bytearray(preamble), -1
+    for body in bodies:
+        here = len(out)
+        out += body[:41] + struct.pack(">i", previous) + body[45:]
+        previous = here
+    post = bytearray(post)
+    post[1:5] = struct.pack(">i", previous)
+    post[27:29] = len(bodies).to_bytes(2, "big")  # post p num den mag l u s t: t, the page count
+    post_at = len(out)
+    out += post + bytes([POST_POST]) + post_at.to_bytes(4, "big") + preamble[1:2]  # (q, and the id again)
+    out += bytes([223]) * (4 + (-(len(out) + 4)) % 4)  # four to seven, to a multiple of four bytes
+    return bytes(out)
 
 
 def pages(data: bytes) -> tuple[bytes, list[bytes], bytes]:
@@ -138,9 +169,11 @@ def carried(page: bytes, kept_names: set[bytes], where: str) -> bytes:
             if dest.group("name") not in kept_names:
                 out.append(_special(text))
                 kept_names.add(dest.group("name"))
-        elif text.startswith(_DOCUMENT) and not text.startswith((b"pdf:put @thispage", b"pdf:put @resources")):
+        elif text.startswith(_PAGE_ONLY):
+            continue
+        elif text.startswith(_DOCUMENT):
             out.append(_special(text))
-        elif not text.startswith(_PAGE_ONLY):
+        else:
             raise XdvError(f"{where} holds a special the handout cannot place: {text[:60]!r}")
     return b"".join(out)
 
@@ -148,15 +181,8 @@ def carried(page: bytes, kept_names: set[bytes], where: str) -> bytes:
 def _plain(commands: bytes, where: str) -> None:
     """A carried object may hold specials, moves and rules only: no text, whose font is set
     elsewhere on the page."""
-    at = 0
-    while at < len(commands):
-        op = commands[at]
-        if 239 <= op <= 242:
-            size = op - 238
-            at += 1 + size + _uint(commands, at + 1, size)
-        elif op in _PLAIN:
-            at += 1 + _FIXED[op]
-        else:
+    for _, _, op in _commands(commands + bytes([EOP]), at=0):
+        if not (239 <= op <= 242 or op in _PLAIN):
             raise XdvError(f"{where} draws text inside a reusable PDF object (opcode {op}): the handout cannot move it")
 
 
@@ -168,11 +194,12 @@ LABELS = re.compile(rb"/PageLabels<</Nums\[(?P<nums>[^\]]*)\]>>")
 def relabelled(first: bytes, chosen: list[int]) -> bytes:
     """The first page with its page labels said again for the chosen pages (0-based indices into
     the deck's pages): each chosen page keeps the label it had."""
-    found = [(s, e, t) for s, e, t in specials(first) if LABELS.search(t)]
-    if not found:
+    for start, end, text in specials(first):
+        if (match := LABELS.search(text)) is not None:
+            break
+    else:
         return first
-    start, end, text = found[0]
-    ranges = [(int(i), label) for i, label in LABEL.findall(LABELS.search(text).group("nums"))]
+    ranges = [(int(i), label) for i, label in LABEL.findall(match.group("nums"))]
 
     def label_of(index: int) -> bytes | None:
         label = None
@@ -188,7 +215,6 @@ def relabelled(first: bytes, chosen: list[int]) -> bytes:
         if label is not None and label != last:
             nums.append(b"%d<</P%s>>" % (new, label))
         last = label
-    match = LABELS.search(text)
     text = text[:match.start("nums")] + b"".join(nums) + text[match.end("nums"):]
     return first[:start] + _special(text) + first[end:]
 
@@ -205,28 +231,17 @@ def select_final_overlays(data: bytes, frames: list[tuple[int, int]], name: str 
             b < a or c != b + 1 for (a, b), (c, _) in zip(frames, frames[1:])) or frames[-1][1] < frames[-1][0]:
         raise XdvError(f"{name}: its .nav file's frames do not cover its {len(body)} pages: typeset it again")
     chosen = [last - 1 for _, last in frames]
-    out, previous = bytearray(preamble), -1
+    kept = []
     for (first, last), index in zip(frames, chosen):
         page = body[index]
         if first < last:
             names = {m.group("name") for _, _, t in specials(page) if (m := DEST.match(t))}
             handed = b"".join(carried(body[i], names, f"{name} page {i + 1}") for i in range(first - 1, last - 1))
             page = page[:45] + handed + page[45:]
-        if previous == -1:  # the first page: where hyperref wrote the page labels
+        if not kept:  # the first page: where hyperref wrote the page labels
             page = relabelled(page, chosen)
-        here = len(out)
-        out += page[:41] + struct.pack(">i", previous) + page[45:]
-        previous = here
-    post = bytearray(postamble)
-    post[1:5] = struct.pack(">i", previous)
-    post[27:29] = len(chosen).to_bytes(2, "big")  # post p num den mag l u s t: t, the page count
-    end = len(post)
-    while post[end - 1] == 223:
-        end -= 1
-    post[end - 5:end - 1] = len(out).to_bytes(4, "big")  # post_post's q: where post starts
-    out += post[:end]
-    out += bytes([223]) * (4 + (-(len(out) + 4)) % 4)  # four to seven, to a multiple of four bytes
-    return bytes(out)
+        kept.append(page)
+    return _dvi(preamble, kept, _post(postamble))
 
 
 def write_handout(tex_dir: Path, source: str = "deck", job: str = "handout") -> int:
@@ -268,27 +283,17 @@ def _renumbered(command: bytes, op: int) -> bytes:
 
 def _font_definitions(postamble: bytes) -> list[tuple[int, bytes]]:
     """The postamble's font definitions: (opcode, command), up to post_post."""
-    found, at = [], 29
-    while postamble[at] != POST_POST:
-        op = postamble[at]
-        if 243 <= op <= 246:
-            size = op - 242
-            end = at + 1 + size + 14 + postamble[at + 1 + size + 12] + postamble[at + 1 + size + 13]
-        elif op == 252:
-            flags = _uint(postamble, at + 9, 2)
-            end = at + 1 + 4 + 4 + 2 + 1 + postamble[at + 11] + 4
-            end += 4 * sum(1 for bit in (0x0200, 0x1000, 0x2000, 0x4000) if flags & bit)
-        elif op == 138:  # nop
-            end = at + 1
-        else:
+    found = []
+    for start, end, op in _commands(postamble, at=29, stop=POST_POST):
+        if not (243 <= op <= 246 or op in (252, 138)):  # fnt_def1..4, a native font, nop
             raise XdvError(f"opcode {op} in the postamble is not a font definition")
-        found.append((op, postamble[at:end]))
-        at = end
+        found.append((op, postamble[start:end]))
     return found
 
 
 def _is_special(command: bytes, op: int, prefixes: tuple[bytes, ...]) -> bool:
-    return 239 <= op <= 242 and command[1 + op - 238:].startswith(prefixes)
+    text = _text(command, op)
+    return text is not None and text.startswith(prefixes)
 
 
 def beside(deck: bytes, notes: bytes, name: str = "notes") -> bytes:
@@ -299,33 +304,27 @@ def beside(deck: bytes, notes: bytes, name: str = "notes") -> bytes:
     _, note_pages, notes_post = pages(notes)
     if len(slides) != len(note_pages):
         raise XdvError(f"{name}: {len(note_pages)} note pages for the deck's {len(slides)} pages: typeset both again")
-    out, previous = bytearray(preamble), -1
+    merged = []
     for slide, note in zip(slides, note_pages):
-        size = next((PAGESIZE.match(t) for _, _, t in specials(slide) if PAGESIZE.match(t)), None)
+        size, left, right = None, bytearray(), bytearray()
+        for start, end, op in _commands(slide):  # (the merged page says its own size; the notes' ID stands)
+            text = _text(slide[start:end], op)
+            if text is not None and text.startswith(b"pdf:pagesize"):
+                size = size or PAGESIZE.match(text)
+            elif text is None or not text.startswith(b"pdf:trailerid"):
+                left += slide[start:end]
         if size is None:
             raise XdvError(f"{name}: a deck page without its pdf:pagesize")
-        width_pt, height = float(size.group("width")), size.group("height").decode()
-        left, right = bytearray(), bytearray()
-        for start, end, op in _commands(slide):  # (the merged page says its own size; the notes' ID stands)
-            if not _is_special(slide[start:end], op, (b"pdf:pagesize", b"pdf:trailerid")):
-                left += slide[start:end]
         for start, end, op in _commands(note):
             if not _is_special(note[start:end], op, _NOTES_DROP):
                 right += _renumbered(note[start:end], op)
+        width_pt, height = float(size.group("width")), size.group("height").decode()
         width_sp = round(width_pt * 65536)  # TeX points to DVI units (the scaled points XeTeX writes)
-        here = len(out)
-        out += slide[:41] + struct.pack(">i", previous)
-        out += _special(f"pdf:pagesize width {2 * width_pt:.5f}pt height {height}pt".encode())
-        out += bytes([PUSH]) + left + bytes([POP, PUSH, 146]) + width_sp.to_bytes(4, "big") + right + bytes([POP, EOP])
-        previous = here
+        merged.append(slide[:45] + _special(f"pdf:pagesize width {2 * width_pt:.5f}pt height {height}pt".encode())
+                      + bytes([PUSH]) + left + bytes([POP, PUSH, 146]) + width_sp.to_bytes(4, "big") + right
+                      + bytes([POP, EOP]))
     fonts = [command for _, command in _font_definitions(deck_post)]
     fonts += [_renumbered(command, op) for op, command in _font_definitions(notes_post)]
-    stack = max(_uint(deck_post, 25, 2), _uint(notes_post, 25, 2)) + 1
-    post = bytearray(deck_post[:29]) + b"".join(fonts)
-    post[1:5] = struct.pack(">i", previous)
-    post[25:27] = stack.to_bytes(2, "big")
-    post[27:29] = len(slides).to_bytes(2, "big")
-    post_at = len(out)
-    out += post + bytes([POST_POST]) + post_at.to_bytes(4, "big") + bytes([deck[0 + 1]])
-    out += bytes([223]) * (4 + (-(len(out) + 4)) % 4)
-    return bytes(out)
+    post = bytearray(deck_post[:29])
+    post[25:27] = (max(_uint(deck_post, 25, 2), _uint(notes_post, 25, 2)) + 1).to_bytes(2, "big")  # stack
+    return _dvi(preamble, merged, bytes(post) + b"".join(fonts))
