@@ -3,11 +3,12 @@ import os
 import subprocess
 import sys
 
-import sympy as sp
-
 from conftest import ROOT
-from mlsysim.core import derivations as d
-from mlsysim.core import generate
+from workflow_support import imported_on_use
+
+sp = imported_on_use("sympy")  # the derivations run as they are imported: when a test first needs them
+d = imported_on_use("mlsysim.core.derivations")
+generate = imported_on_use("mlsysim.core.generate")
 
 
 def test_generated_modules_match_the_derivations():

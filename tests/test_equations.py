@@ -10,10 +10,13 @@ import sys
 import pytest
 
 from conftest import BUILD, ROOT, require_build
-from mlsysim.core import board, teaching
-from mlsysim.core import derive_distributed as dd
 from mlsysim_deck.build import BuildError
 from mlsysim_deck.equations import write_equations
+from workflow_support import imported_on_use
+
+teaching = imported_on_use("mlsysim.core.teaching")  # runs the derivations: when a test first needs it
+board = imported_on_use("mlsysim.core.board")
+dd = imported_on_use("mlsysim.core.derive_distributed")
 
 SLIDES = ROOT / "slides"
 
@@ -96,7 +99,7 @@ def test_a_min_is_proved_term_by_term():
 def test_a_wrong_teaching_form_fails_the_build_naming_the_frame(tmp_path, monkeypatch, capsys):
     from test_derivations import _dodo_tasks
 
-    monkeypatch.setattr(teaching, "TEACHING", _wrong_ring())
+    monkeypatch.setattr("mlsysim.core.teaching.TEACHING", _wrong_ring())
     monkeypatch.setenv("MLSYSIM_CACHE", "off")  # the cache is keyed on the sources, which this patch leaves alone
     (template, line), = slide_equations()["ring_allreduce_time"]
     out = tmp_path / "equations.json"

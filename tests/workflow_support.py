@@ -1,6 +1,7 @@
 """Helpers shared by the workflow tests: run the package's commands, copy the repository, build it."""
 from __future__ import annotations
 
+import importlib
 import os
 import shutil
 import subprocess
@@ -13,6 +14,26 @@ SPECS = ENGINE / "mlsysim" / "specs"
 if str(ENGINE) not in sys.path:
     sys.path.insert(0, str(ENGINE))
 IN_CI = os.environ.get("CI", "").lower() not in ("", "0", "false", "no")
+
+
+class imported_on_use:
+    """Module `name`, imported when a test first reads one of its names, not when pytest collects the file.
+
+    The sympy derivations run as their modules are imported (1.7 s), and every pytest worker
+    collects every test file, where only one worker runs the tests that need them.  Collecting
+    probes each name of a test module for pytest's own attributes (`__wrapped__`, `_mock_name`):
+    those are not looked up in the module."""
+
+    def __init__(self, name: str):
+        object.__setattr__(self, "_name", name)
+
+    def __getattr__(self, attr: str):
+        if attr.startswith("_"):
+            raise AttributeError(attr)
+        return getattr(importlib.import_module(self._name), attr)
+
+    def __setattr__(self, attr: str, value):
+        raise TypeError(f"patch the module itself: monkeypatch.setattr(\"{self._name}.{attr}\", ...)")
 
 
 def clean_env(**extra) -> dict:
