@@ -6,7 +6,7 @@
     python -m mlsysim_deck.impact ...                             # without the console script
 
 It answers before anything is rebuilt, and writes nothing under build/: the claims are evaluated
-twice in child processes, once on the spec files as they are and once on a copy in a temporary
+twice in child processes (forked from this one, with the engine loaded: `runner.Child`), once on the spec files as they are and once on a copy in a temporary
 directory with the one value changed (``MLSYSIM_SPECS``).  The slides and PDF pages a claim appears
 on come from the last build (build/claims.json, build/deck.pdf) when there is one, else from the
 templates; which figures and listings read the key comes from the spec inputs doit saved for them
@@ -23,7 +23,6 @@ import os
 import re
 import shutil
 import sqlite3
-import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass, field
@@ -123,42 +122,36 @@ def changed_spec_text(spec_text: str, table: str, field_name: str, value: str) -
 
 # --- evaluating in child processes -------------------------------------------------------------
 
-_EVALUATE = """
-import json, sys
-from pathlib import Path
-from mlsysim_deck.build import collect_claims
-from mlsysim_deck.claims import ClaimError
-from mlsysim.spec import SpecError
-failed = []
-try:
-    records = collect_claims(Path(sys.argv[1]), failed)
-except (ClaimError, SpecError, LookupError) as err:
-    print(f"{err}", file=sys.stderr)
-    raise SystemExit(2)
-json.dump({"records": records, "failed": failed}, sys.stdout)
-"""
+
+def evaluated(slides_root: str) -> dict:
+    """Every claim, evaluated on the spec files this process reads, and those that failed (run in a
+    child process, `runner.Child`, once on each set of spec files)."""
+    from mlsysim.spec import SpecError
+
+    from .build import collect_claims
+    from .claims import ClaimError
+
+    failed: list[dict] = []
+    try:
+        records = collect_claims(Path(slides_root), failed)
+    except (ClaimError, SpecError, LookupError) as err:
+        print(f"{err}", file=sys.stderr)
+        raise SystemExit(2)
+    return {"records": records, "failed": failed}
 
 
-def _env(root: Path, spec_dir: Path, **extra) -> dict:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MLSYSIM_")}
-    env.update({"PYTHONPATH": str(root / "engine"), "MLSYSIM_SPECS": str(spec_dir), "PYTHONHASHSEED": "0",
-                "PYTHONIOENCODING": "utf-8", "MPLBACKEND": "Agg"}, **extra)
-    return env
+def _start_claims(root: Path, spec_dir: Path):
+    from .runner import Child
+
+    return Child("mlsysim_deck.impact:evaluated", [str(root / "slides")], root / "engine", specs=spec_dir, cwd=root)
 
 
-def _start_claims(root: Path, spec_dir: Path) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-c", _EVALUATE, str(root / "slides")], cwd=root,
-                            env=_env(root, spec_dir), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, encoding="utf-8")
-
-
-def _finish_claims(proc: subprocess.Popen, label: str) -> tuple[dict, list[dict]]:
+def _finish_claims(child, label: str) -> tuple[dict, list[dict]]:
     """(records, claims that failed) of one evaluation in a child process."""
-    out, err = proc.communicate(timeout=600)
-    if proc.returncode != 0:
-        raise ImpactError(f"the claims cannot be evaluated {label}:\n{err.strip()}")
-    data = json.loads(out)
-    return data["records"], data["failed"]
+    done = child.wait()
+    if done.returncode != 0:
+        raise ImpactError(f"the claims cannot be evaluated {label}:\n{done.stderr.strip()}")
+    return done.value["records"], done.value["failed"]
 
 
 # --- claims whose sense flips ------------------------------------------------------------------
@@ -205,42 +198,43 @@ def _run_listing(root: Path, src: Path, spec_dir: Path, records: dict) -> tuple[
             raise BuildError(f"{src}: unknown claim {claim_id!r}")
         return records[claim_id]
 
+    from .runner import run_script
+
     with tempfile.TemporaryDirectory() as tmp:
-        record = Path(tmp) / "reads.json"
         runnable = Path(tmp) / src.name
         try:
             runnable.write_text(fill_listing(src.read_text(encoding="utf-8"), lookup), encoding="utf-8")
         except BuildError as err:
             return [f"(cannot fill in: {err})"], []
-        proc = subprocess.run([sys.executable, str(runnable)], cwd=tmp, env=_env(root, spec_dir,
-                              MLSYSIM_RECORD=str(record)), capture_output=True, text=True, encoding="utf-8",
-                              timeout=300)
-        keys = json.loads(record.read_text()) if record.exists() else []
+        ran = run_script(runnable, Path(tmp), root / "engine", timeout=300, specs=spec_dir)
+    keys = ran.reads
     # a listing also reads what the claims it shows read
     for cid in listing_claims(src.read_text(encoding="utf-8")):
         keys = sorted(set(keys) | set(records.get(cid, {}).get("inputs", [])))
-    if proc.returncode != 0:
-        last = (proc.stderr.strip().splitlines() or ["?"])[-1]
+    if ran.returncode != 0:
+        last = (ran.stderr.strip().splitlines() or ["?"])[-1]
         return [f"(raises: {last})"], keys
-    return proc.stdout.splitlines(), keys
+    return ran.stdout.splitlines(), keys
 
 
-_FIGURE = """
-import json, runpy, sys, tempfile
-from pathlib import Path
-from mlsysim.spec import reading
-sys.path.insert(0, str(Path(sys.argv[1]).parent))
-main = runpy.run_path(sys.argv[1], run_name="figure")["main"]
-with tempfile.TemporaryDirectory() as tmp, reading() as keys:
-    main(Path(tmp) / "figure.pdf")
-json.dump(sorted(keys), sys.stdout)
-"""
+def figure_reads(script: str) -> list[str]:
+    """The spec keys a figure script reads as it draws (into a temporary file; run in a child)."""
+    import runpy
+
+    from mlsysim.spec import reading
+
+    sys.path.insert(0, str(Path(script).parent))
+    main = runpy.run_path(script, run_name="figure")["main"]
+    with tempfile.TemporaryDirectory() as tmp, reading() as keys:
+        main(Path(tmp) / "figure.pdf")
+    return sorted(keys)
 
 
 def _figure_keys(root: Path, script: Path, spec_dir: Path) -> list[str] | None:
-    proc = subprocess.run([sys.executable, "-c", _FIGURE, str(script)], cwd=root, env=_env(root, spec_dir),
-                          capture_output=True, text=True, encoding="utf-8", timeout=300)
-    return json.loads(proc.stdout) if proc.returncode == 0 else None
+    from .runner import Child
+
+    done = Child("mlsysim_deck.impact:figure_reads", [str(script)], root / "engine", specs=spec_dir, cwd=root).wait()
+    return done.value if done.returncode == 0 else None
 
 
 def saved_inputs(build: Path) -> dict[str, list[str]]:

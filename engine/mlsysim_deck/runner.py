@@ -7,13 +7,22 @@ with everything loaded, runs the script as ``__main__`` in its own folder with i
 stderr, and exits.  Nothing a listing does reaches the build process or the next listing.
 
 Where the build cannot fork, or its `mlsysim` is not the engine the listing must run against,
-the listing runs as a fresh process, as before: the same result, only slower.
+the listing runs as a fresh process, as before: the same result, only slower (MLSYSIM_FORK=0 asks
+for that).
+
+Impact analysis runs its work the same way, on spec files of its own (``specs``): each listing
+that reads the key, on the specs as they are and as they would be, and the claims on both
+(`Child`: a function of this package in a child process, two of them side by side).
 """
 from __future__ import annotations
 
+import importlib
+import io
+import json
 import os
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,14 +46,19 @@ def _warm(engine_dir: Path) -> bool:
     return True
 
 
-def run_script(script: Path, cwd: Path, engine_dir: Path, timeout: int = 120) -> Ran:
-    """Run `script` (a listing, filled in) in folder `cwd`; what it printed and read."""
-    if hasattr(os, "fork") and os.environ.get("MLSYSIM_LISTINGS_FORK", "1") != "0" and _warm(engine_dir):
-        return _forked(Path(script), Path(cwd), timeout)
-    return _fresh_process(Path(script), Path(cwd), Path(engine_dir), timeout)
+def _can_fork(engine_dir: Path) -> bool:
+    return hasattr(os, "fork") and os.environ.get("MLSYSIM_FORK", "1") != "0" and _warm(engine_dir)
 
 
-def _forked(script: Path, cwd: Path, timeout: int) -> Ran:
+def run_script(script: Path, cwd: Path, engine_dir: Path, timeout: int = 120, specs: Path | None = None) -> Ran:
+    """Run `script` (a listing, filled in) in folder `cwd`; what it printed and read.  With `specs`,
+    it reads the spec files there ($MLSYSIM_SPECS), else the engine's."""
+    if _can_fork(engine_dir):
+        return _forked(Path(script), Path(cwd), timeout, specs)
+    return _fresh_process(Path(script), Path(cwd), Path(engine_dir), timeout, specs)
+
+
+def _forked(script: Path, cwd: Path, timeout: int, specs: Path | None) -> Ran:
     out, err, reads = cwd / ".stdout", cwd / ".stderr", cwd / ".reads"
     sys.stdout.flush()
     sys.stderr.flush()
@@ -52,6 +66,7 @@ def _forked(script: Path, cwd: Path, timeout: int) -> Ran:
     if pid == 0:  # the child: never returns into the build
         code = 1
         try:
+            _on_specs(specs)
             code = _child(script, cwd, out, err, reads, timeout)
         finally:
             os._exit(code)
@@ -64,7 +79,6 @@ def _forked(script: Path, cwd: Path, timeout: int) -> Ran:
 
 
 def _child(script: Path, cwd: Path, out: Path, err: Path, reads: Path, timeout: int) -> int:
-    import io
     import runpy
     import signal
     import traceback
@@ -99,14 +113,117 @@ def _child(script: Path, cwd: Path, out: Path, err: Path, reads: Path, timeout: 
     return code
 
 
-def _fresh_process(script: Path, cwd: Path, engine_dir: Path, timeout: int) -> Ran:
-    import json
+def _on_specs(specs: Path | None) -> None:
+    """In a forked child: read the spec files in `specs` from now on (None: as the parent does)."""
+    if specs is not None:
+        os.environ["MLSYSIM_SPECS"] = str(specs)
 
-    record = cwd / ".reads.json"
+
+def _fresh_env(engine_dir: Path, specs: Path | None, **extra) -> dict:
     env = os.environ | {"PYTHONPATH": os.pathsep.join([str(engine_dir)] + [p for p in [
-        os.environ.get("PYTHONPATH", "")] if p]), "MLSYSIM_RECORD": str(record), "PYTHONHASHSEED": "0",
-                        "PYTHONIOENCODING": "utf-8", "MPLBACKEND": "Agg"}
-    proc = subprocess.run([sys.executable, str(script)], cwd=cwd, env=env, capture_output=True,
-                          text=True, encoding="utf-8", timeout=timeout)
+        os.environ.get("PYTHONPATH", "")] if p]), "PYTHONHASHSEED": "0", "PYTHONIOENCODING": "utf-8",
+                        "MPLBACKEND": "Agg"} | extra
+    return env | ({"MLSYSIM_SPECS": str(specs)} if specs is not None else {})
+
+
+def _fresh_process(script: Path, cwd: Path, engine_dir: Path, timeout: int, specs: Path | None) -> Ran:
+    record = cwd / ".reads.json"
+    proc = subprocess.run([sys.executable, str(script)], cwd=cwd, env=_fresh_env(engine_dir, specs,
+                          MLSYSIM_RECORD=str(record)), capture_output=True, text=True, encoding="utf-8",
+                          timeout=timeout)
     keys = json.loads(record.read_text()) if record.exists() else []
     return Ran(proc.returncode, proc.stdout, proc.stderr, keys)
+
+
+# --- a function of this package in a child process ----------------------------------------------
+
+
+@dataclass
+class Returned:
+    returncode: int
+    value: object  # what the function returned (through JSON); None if it failed
+    stderr: str
+
+
+class Child:
+    """`function` ("module:name") called with string arguments in a child process: forked from this
+    one where it has the engine loaded, else a fresh Python.  Several run side by side; `wait`
+    collects one.  The function's return value comes back through JSON; what it prints on stderr,
+    and its exit status (SystemExit), come back too."""
+
+    def __init__(self, function: str, args: list[str], engine_dir: Path, specs: Path | None = None,
+                 cwd: Path | None = None, timeout: int = 600):
+        self._folder = tempfile.TemporaryDirectory(prefix="mlsysim-child-")
+        self._out, self._err = Path(self._folder.name) / "value.json", Path(self._folder.name) / "stderr"
+        self._timeout, self._pid, self._proc = timeout, None, None
+        if _can_fork(engine_dir):
+            importlib.import_module(function.split(":")[0])  # its imports, once, here: each child has them
+            sys.stdout.flush()
+            sys.stderr.flush()
+            self._pid = os.fork()
+            if self._pid == 0:  # the child: never returns into the caller
+                code = 1
+                try:
+                    import signal
+
+                    signal.alarm(timeout)
+                    os.environ["MPLBACKEND"] = "Agg"
+                    if cwd is not None:
+                        os.chdir(cwd)
+                    for fd, target in ((1, os.devnull), (2, self._err)):
+                        handle = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+                        os.dup2(handle, fd)
+                        os.close(handle)
+                    # (the caller's sys.stderr may not write to descriptor 2: pytest's capture)
+                    sys.stdout = io.TextIOWrapper(os.fdopen(1, "wb", closefd=False), encoding="utf-8")
+                    sys.stderr = io.TextIOWrapper(os.fdopen(2, "wb", closefd=False), encoding="utf-8",
+                                                  line_buffering=True)
+                    _on_specs(specs)
+                    from mlsysim import spec
+
+                    spec.reset()
+                    code = _call(function, args, self._out)
+                finally:
+                    os._exit(code)
+        else:
+            with open(self._err, "w", encoding="utf-8") as err:
+                self._proc = subprocess.Popen([sys.executable, "-m", "mlsysim_deck.runner", function, str(self._out),
+                                               *args], cwd=cwd, stdout=subprocess.DEVNULL, stderr=err,
+                                              env={k: v for k, v in _fresh_env(engine_dir, specs).items()
+                                                   if k != "MLSYSIM_RECORD"})
+
+    def wait(self) -> Returned:
+        if self._pid is not None:
+            _, status = os.waitpid(self._pid, 0)
+            code = os.waitstatus_to_exitcode(status)
+        else:
+            code = self._proc.wait(timeout=self._timeout)
+        try:
+            value = json.loads(self._out.read_text(encoding="utf-8")) if code == 0 else None
+            err = self._err.read_text(encoding="utf-8", errors="replace")
+        finally:
+            self._folder.cleanup()
+        return Returned(code, value, err or (f"killed by signal {-code}" if code < 0 else ""))
+
+
+def _call(function: str, args: list[str], out: Path) -> int:
+    """Call `function` with `args` and write its value to `out` as JSON; the exit status."""
+    import traceback
+
+    module, name = function.split(":")
+    try:
+        value = getattr(importlib.import_module(module), name)(*args)
+    except SystemExit as stop:
+        sys.stderr.flush()
+        return stop.code if isinstance(stop.code, int) else (0 if stop.code is None else 1)
+    except BaseException:  # noqa: BLE001 - reported as Python would, on stderr
+        traceback.print_exc()
+        sys.stderr.flush()
+        return 1
+    out.write_text(json.dumps(value), encoding="utf-8")
+    sys.stderr.flush()
+    return 0
+
+
+if __name__ == "__main__":  # a Child where this process cannot fork: function, value file, arguments
+    raise SystemExit(_call(sys.argv[1], sys.argv[3:], Path(sys.argv[2])))
