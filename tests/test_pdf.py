@@ -1,5 +1,6 @@
 """The compiled deck: every claim reads right at the place it is shown."""
 import json
+import os
 import re
 import subprocess
 from pathlib import Path
@@ -360,6 +361,24 @@ def test_a_figure_redrawn_at_its_size_needs_no_new_pass(tmp_path):
     assemble(tmp_path, ROOT / "templates", "fig")
     assert "third" in text() and "placed at 216.8" in text()  # 3 in = 216 bp = 216.81 pt: placed again
     assert xdv.stat().st_mtime_ns != typeset_at
+
+
+def test_pages_typeset_again_into_the_same_bytes_keep_their_time(tmp_path):
+    # doit assembles no new PDF from pages that came out the same, so they keep their time: the PDF
+    # is then no older than its pages, and claim_pages reads the pages instead of the PDF
+    from mlsysim_deck.build import typeset
+
+    tex = tmp_path / "one.tex"
+    xdv = tmp_path / "tex" / "one.xdv"
+    tex.write_text("\\documentclass{article}\\begin{document}one page\\end{document}\n", encoding="utf-8")
+    typeset(tmp_path, ROOT / "templates", "one")
+    os.utime(xdv, ns=(1, 1_000_000_000))  # long ago, so a new time shows
+    first = xdv.read_bytes()
+    typeset(tmp_path, ROOT / "templates", "one")
+    assert xdv.read_bytes() == first and xdv.stat().st_mtime_ns == 1_000_000_000
+    tex.write_text("\\documentclass{article}\\begin{document}another page\\end{document}\n", encoding="utf-8")
+    typeset(tmp_path, ROOT / "templates", "one")
+    assert xdv.read_bytes() != first and xdv.stat().st_mtime_ns > 1_000_000_000
 
 
 def long_floats(text: str) -> list[str]:

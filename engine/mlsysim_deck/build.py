@@ -945,6 +945,7 @@ def typeset(build_dir: Path, templates_dir: Path, job: str = "deck") -> int:
         raise BuildError(f"the {job} are set beside build/tex/{source}.xdv: typeset the {source} first "
                          f"(doit typeset:{source})")
     sources = auxiliary_key(build_dir, job)
+    typeset_before = _as_it_is(out / f"{job}.xdv")
     if not any(auxiliary().values()):
         restore_auxiliary(out, job, remembered_auxiliary(sources))
     passes = 0
@@ -971,9 +972,23 @@ def typeset(build_dir: Path, templates_dir: Path, job: str = "deck") -> int:
             raise BuildError(str(err)) from err
         write_bytes_atomic(out / f"{job}.xdv", merged)
         write_bytes_atomic(out / f"{job}.figures.json", (out / f"{source}.figures.json").read_bytes())
+        _same_pages_same_time(out / f"{job}.xdv", typeset_before)
         return passes
     write_text_atomic(out / f"{job}.figures.json", json.dumps(sizes, indent=1, sort_keys=True) + "\n")
+    _same_pages_same_time(out / f"{job}.xdv", typeset_before)
     return passes
+
+
+def _as_it_is(path: Path) -> tuple[bytes, os.stat_result] | None:
+    return (path.read_bytes(), path.stat()) if path.exists() else None
+
+
+def _same_pages_same_time(xdv: Path, before: tuple[bytes, os.stat_result] | None) -> None:
+    """Pages typeset again into the same bytes keep the file's old time, so the PDF assembled from
+    them (which doit does not assemble again) is still no older than they are: `pages.claim_pages`
+    then reads the claims' pages from them, where reading the PDF back takes 0.4 s more."""
+    if before is not None and xdv.read_bytes() == before[0]:
+        os.utime(xdv, ns=(before[1].st_atime_ns, before[1].st_mtime_ns))
 
 
 def select_pages(build_dir: Path, templates_dir: Path, job: str = "handout") -> int:
