@@ -1,8 +1,11 @@
 """Bad input, tried for real: each gives one clear message naming the file and line (or spec key),
 exits non-zero, and leaves nothing half-written in build/.
 
-Each test copies the repository (without build/) into a temporary directory, breaks one thing
-there, and runs `python -m doit` in the copy.
+Each test copies the repository into a temporary directory, breaks one thing there, and runs
+`python -m doit` in the copy.  A bad spec value is tried on a copy without build/ (a fresh clone);
+the other mistakes on a copy with the session's build, where doit runs only what the mistake
+touches, as it does for an author: what the failed step would have written is then as the last
+good build left it, never half-made.
 """
 import re
 import subprocess
@@ -61,6 +64,12 @@ def specs(repo):
     return repo / "engine" / "mlsysim" / "specs"
 
 
+def as_before(repo, *outputs):
+    """The build outputs' bytes now (None where absent): a failed step must leave them as they were."""
+    return {name: (repo / "build" / name).read_bytes() if (repo / "build" / name).exists() else None
+            for name in outputs}
+
+
 # --- spec values ------------------------------------------------------------------------------
 
 
@@ -92,52 +101,70 @@ def test_negative_zero_or_nan(repo, value, says):
 # --- names ------------------------------------------------------------------------------------
 
 
-def test_unknown_hardware_in_a_claim(repo):
+def test_unknown_hardware_in_a_claim(built_repo):
+    repo = built_repo
     claims = repo / "slides" / "01_roofline" / "claims.py"
     # a clearly fictional accelerator, so adding a real one to hardware.toml never breaks this test
     line = _append(claims, 'claims.quantity("test.nosuch", lambda: Cloud.NoSuchGPU.memory_bandwidth, unit="TB/s")')
+    before = as_before(repo, "claims/index.json", "claims/records.sha256")
     error, _ = failed_build(repo)
     assert f"slides/01_roofline/claims.py:{line}: claim 'test.nosuch' failed" in error
     assert "mlsysim.Hardware.Cloud has no 'NoSuchGPU'; known: H100, A100" in error
+    assert as_before(repo, *before) == before and None not in before.values()
+    assert not (repo / "build" / "claims" / "test.nosuch.json").exists()
 
 
-def test_unknown_model_in_a_listing(repo):
+LISTING_OUTPUTS = [".py", ".out", ".py.tex", ".out.tex"]
+#: What rendering Part 1 writes: the deck's LaTeX, each sheet's, the maps back to the template, the uses.
+PART_OUTPUTS = [f"slides/01_roofline{end}" for end in (".tex", ".tex.map", ".exercises.tex", ".exercises.tex.map",
+                                                       ".solutions.tex", ".solutions.tex.map", ".uses.json")]
+
+
+def test_unknown_model_in_a_listing(built_repo):
+    repo = built_repo
     listing = repo / "slides" / "01_roofline" / "listings" / "crossover.py"
     _edit(listing, "mlsysim.Models.Language.Llama3_8B", "mlsysim.Models.Language.Llama4_8B")
     line = _line_of(listing, "Llama4_8B")
+    before = as_before(repo, *(f"listings/01_roofline/crossover{ext}" for ext in LISTING_OUTPUTS))
     error, _ = failed_build(repo)
     assert re.search(rf"slides/01_roofline/listings/crossover\.py:{line}: listing raised AttributeError: "
                      r"mlsysim\.Models\.Language has no 'Llama4_8B'", error), error
-    assert not (repo / "build" / "listings" / "01_roofline" / "crossover.out").exists()
+    assert as_before(repo, *before) == before and None not in before.values()  # the last good run's
 
 
-def test_a_listing_that_raises(repo):
+def test_a_listing_that_raises(built_repo):
+    repo = built_repo
     listing = repo / "slides" / "01_roofline" / "listings" / "three_vendors.py"
     line = _append(listing, 'raise RuntimeError("the slide\'s code is broken")')
+    before = as_before(repo, *(f"listings/01_roofline/three_vendors{ext}" for ext in LISTING_OUTPUTS))
     error, _ = failed_build(repo)
     assert f"three_vendors.py:{line}: listing raised RuntimeError: the slide's code is broken" in error
-    assert not (repo / "build" / "listings" / "01_roofline" / "three_vendors.out").exists()
+    assert as_before(repo, *before) == before and None not in before.values()
 
 
 # --- templates --------------------------------------------------------------------------------
 
 
-def test_template_uses_an_unknown_claim(repo):
+def test_template_uses_an_unknown_claim(built_repo):
+    repo = built_repo
     template = repo / "slides" / "01_roofline" / "slides.tex.j2"
     line = _line_of(template, 'claim("hw.H100.peak")')
     _edit(template, 'claim("hw.H100.peak")', 'claim("hw.NoSuchGPU.peak")')  # fictional: never a real chip
+    before = as_before(repo, *PART_OUTPUTS)
     error, _ = failed_build(repo)
     assert f"slides/01_roofline/slides.tex.j2:{line}: unknown claim 'hw.NoSuchGPU.peak'" in error
-    assert not (repo / "build" / "slides" / "01_roofline.tex").exists()
+    assert as_before(repo, *before) == before and None not in before.values()
 
 
-def test_template_uses_a_non_literal_claim_id(repo):
+def test_template_uses_a_non_literal_claim_id(built_repo):
+    repo = built_repo
     template = repo / "slides" / "01_roofline" / "slides.tex.j2"
     line = _line_of(template, 'claim("hw.H100.peak")')
     _edit(template, 'claim("hw.H100.peak")', 'claim("hw." ~ "H100.peak")')
+    before = as_before(repo, *PART_OUTPUTS)
     error, _ = failed_build(repo)
     assert f"slides/01_roofline/slides.tex.j2:{line}: claim() needs a literal name" in error
-    assert not (repo / "build" / "slides" / "01_roofline.tex").exists()
+    assert as_before(repo, *before) == before and None not in before.values()
 
 
 def test_a_latex_error_names_the_template_line(built_repo):
