@@ -4,6 +4,7 @@ import re
 import pytest
 
 from workflow_support import ROOT, copy_specs, run_py, set_spec_value
+from workflow_support import lock as run_lock
 
 IMPACT = ["-m", "mlsysim_deck.impact"]
 
@@ -65,11 +66,11 @@ def test_writes_nothing_under_build(what_if):
 def test_the_same_claims_as_the_lock_check_afterwards(what_if, tmp_path):
     """Change the value for real (in a copy of the specs): the lock check fails on exactly these claims."""
     lock = tmp_path / "now.lock.json"  # the claims as they are now (whatever the committed lock says)
-    assert run_py(["-m", "mlsysim_deck.lock", "accept", "--lock", str(lock)]).returncode == 0
+    assert run_lock("accept", "--lock", lock).returncode == 0
     specs = copy_specs(tmp_path / "specs")
     set_spec_value(specs, "hardware", "H100", "memory_bandwidth",
                    '{ value = 3.9, unit = "TB/s", source = "what-if" }')
-    check = run_py(["-m", "mlsysim_deck.lock", "check", "--lock", str(lock)], MLSYSIM_SPECS=specs)
+    check = run_lock("check", "--lock", lock, specs=specs)
     assert check.returncode == 1
     before = what_if[0].stdout.split("Claims that read it but print the same")[0]
     assert _changed_ids(before) == _changed_ids(check.stdout)

@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from workflow_support import IN_CI, ROOT, copy_specs, run_py, set_spec_value
+from workflow_support import IN_CI, ROOT, copy_specs, lock, run_py, set_spec_value
 
 LOCK = ROOT / "slides" / "claims.lock.json"
 
@@ -40,13 +40,13 @@ def _h100_bandwidth(tmp_path, name, tb_per_s):
     return specs
 
 
-def _accept(specs, lock):
-    proc = run_py(["-m", "mlsysim_deck.lock", "accept", "--lock", str(lock)], MLSYSIM_SPECS=specs)
+def _accept(specs, lock_file):
+    proc = lock("accept", "--lock", lock_file, specs=specs)
     assert proc.returncode == 0, proc.stderr
 
 
-def _check(specs, lock):
-    return run_py(["-m", "mlsysim_deck.lock", "check", "--lock", str(lock)], MLSYSIM_SPECS=specs)
+def _check(specs, lock_file):
+    return lock("check", "--lock", lock_file, specs=specs)
 
 
 @pytest.fixture(scope="module")

@@ -144,12 +144,12 @@ def test_the_lock_reports_new_claims_and_fails_on_moved_ones(deck):
 
 def test_in_the_lineup_only_nothing_moves(tmp_path):
     """A new accelerator without `comparisons` joins the line-up: the lock check passes, listing it as new."""
-    from workflow_support import copy_specs
+    from workflow_support import copy_specs, lock
 
     specs = copy_specs(tmp_path / "specs")
     text = ZETA.format(comparisons="[]").replace("comparisons = []\n", "")
     (specs / "hardware.toml").write_text((specs / "hardware.toml").read_text() + text)
-    proc = run_py(["-m", "mlsysim_deck.lock", "check"], MLSYSIM_SPECS=specs)
+    proc = lock("check", specs=specs)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "+ serving.Zeta1.ttft: new claim" in proc.stdout and "\u2192" not in proc.stdout
 

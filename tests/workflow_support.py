@@ -50,6 +50,36 @@ def run_py(args, cwd=ROOT, timeout=300, **env) -> subprocess.CompletedProcess:
                           text=True, encoding="utf-8", timeout=timeout)
 
 
+def lock(*args, specs: Path | None = None) -> subprocess.CompletedProcess:
+    """`python -m mlsysim_deck.lock <args>` (its `main`) run in this process, on the spec files in
+    `specs` (MLSYSIM_SPECS) or the engine's: the exit status and what it printed.  The claims are
+    evaluated here, where pint is loaded already (0.2 s, where a fresh Python takes 1 s); the
+    command itself, as a program, is tried by test_lock.py."""
+    import io
+    from contextlib import redirect_stderr, redirect_stdout
+
+    from mlsysim import spec
+    from mlsysim_deck.lock import main
+
+    before = os.environ.get("MLSYSIM_SPECS")
+    out, err = io.StringIO(), io.StringIO()
+    try:
+        if specs is None:
+            os.environ.pop("MLSYSIM_SPECS", None)
+        else:
+            os.environ["MLSYSIM_SPECS"] = str(specs)
+        spec.reset()
+        with redirect_stdout(out), redirect_stderr(err):
+            code = main([str(a) for a in args])
+    finally:
+        if before is None:
+            os.environ.pop("MLSYSIM_SPECS", None)
+        else:
+            os.environ["MLSYSIM_SPECS"] = before
+        spec.reset()
+    return subprocess.CompletedProcess(["mlsysim_deck.lock", *args], code, out.getvalue(), err.getvalue())
+
+
 def copy_specs(dst: Path) -> Path:
     dst.mkdir(parents=True, exist_ok=True)
     for path in SPECS.glob("*.toml"):
