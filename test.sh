@@ -4,6 +4,12 @@ set -uo pipefail
 cd "$(dirname "$0")"
 PY=.venv/bin/python
 [ -x "$PY" ] || { echo "no .venv: run 'bash build.sh' first" >&2; exit 2; }
+# The tests start some 150 Python processes (doit, impact and lock runs, in copies of the repository
+# and here); each finds its modules compiled by the one before it, in the __pycache__ folders Python
+# keeps beside them (git-ignored), also where PYTHONDONTWRITEBYTECODE is set (a container's default):
+# otherwise every process compiles the engine and the tooling again, and each pytest worker rewrites
+# every test file's asserts (about 10 s of the suite on two cores).
+unset PYTHONDONTWRITEBYTECODE
 # Every core (PYTEST_WORKERS=1 for one).  A test file stays on one worker, so a module's built copy
 # of the repository is made once, and the files that build copies start first (tests/conftest.py
 # schedules them).

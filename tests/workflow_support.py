@@ -112,8 +112,10 @@ def delete_spec_field(spec_dir: Path, stem: str, table: str, field: str) -> int:
     return line
 
 
-IGNORED = shutil.ignore_patterns("build", ".venv", ".git", "__pycache__", ".pytest_cache", "*.egg-info",
-                                 ".doit.db*")
+#: Not copied: the build (unless asked for), git's and pytest's own folders.  The compiled modules
+#: (__pycache__, git-ignored) are: Python checks each against its source, and a copy's first `doit`
+#: then compiles nothing.
+IGNORED = shutil.ignore_patterns("build", ".venv", ".git", ".pytest_cache", "*.egg-info", ".doit.db*")
 
 
 def copy_repo(dst: Path, built: bool = False) -> Path:
