@@ -6,6 +6,7 @@ name the file and the line it is on.
 import json
 import re
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -286,6 +287,18 @@ def test_a_template_compiled_before_renders_and_fails_as_a_fresh_one(tmp_path, m
         (compiled,) = cache.iterdir()
         kept.append((compiled.read_bytes(), compiled.stat().st_mtime_ns))
     assert kept[0] == kept[1]  # the second render compiled nothing
+
+
+def test_compiled_templates_go_where_the_cache_folder_is_now(tmp_path, monkeypatch):
+    # the cache folder is looked up on every call: a process that points MLSYSIM_CACHE elsewhere
+    # (a test) never writes into the folder an earlier setting named, which may be gone
+    from mlsysim_deck import render
+
+    for name in ("one", "two", "one"):
+        monkeypatch.setenv("MLSYSIM_CACHE", str(tmp_path / name))
+        assert Path(render.compiled_templates().directory).parent == tmp_path / name
+    monkeypatch.setenv("MLSYSIM_CACHE", "off")
+    assert render.compiled_templates() is None
 
 
 def test_text_is_latex_escaped_and_claims_pass(tmp_path):

@@ -108,17 +108,20 @@ def environment(search_path: list[Path]) -> jinja2.Environment:
     )
 
 
-@functools.cache
 def compiled_templates() -> jinja2.BytecodeCache | None:
     """Templates compiled to Python once, kept in the user's cache folder (~/.cache/mlsysim, never the
     source tree): a spec edit re-renders five parts without compiling them again (0.1 s each).  Jinja
     keys each on its file and source; the folder's name carries this file's own bytes (LineMarks and
-    the delimiters above are compiled in) and Jinja's version.  None when the cache is off."""
+    the delimiters above are compiled in) and Jinja's version.  None when the cache is off.  The
+    cache folder is looked up on every call, as every other cache's is (MLSYSIM_CACHE may change)."""
     from mlsysim.units import cache_root
 
     root = cache_root()
-    if root is None:
-        return None
+    return None if root is None else _compiled_templates(str(root))
+
+
+@functools.cache
+def _compiled_templates(root: str) -> jinja2.BytecodeCache | None:
     key = hashlib.sha256(Path(__file__).read_bytes() + jinja2.__version__.encode()).hexdigest()[:16]
     folder = Path(root) / f"jinja-{key}"
     try:
