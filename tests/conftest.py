@@ -89,6 +89,22 @@ def claims_json():
     return json.loads(require_build(BUILD / "claims.json").read_text(encoding="utf-8"))
 
 
+@pytest.fixture(scope="module")
+def module_folder(tmp_path_factory, request):
+    """A temporary folder for a test module's copy of the repository.  Once the module's tests have
+    run without a failure it is removed, by the worker that ran them (a failure keeps it to look
+    at).  A copy holds some 2,000 files: left for pytest, which keeps three runs' folders, each run
+    removed those of the run three before as it started, before any test ran (2.4 s).  A test's own
+    tmp_path goes the same way (tmp_path_retention_policy in pyproject.toml)."""
+    import shutil
+
+    folder = tmp_path_factory.mktemp(request.module.__name__.removeprefix("test_"))
+    failed = request.session.testsfailed
+    yield folder
+    if request.session.testsfailed == failed:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 @pytest.fixture
 def fresh_specs(monkeypatch):
     """Forget loaded specs before and after a test that points MLSYSIM_SPECS elsewhere."""

@@ -16,8 +16,8 @@ from workflow_support import ROOT, clean_env, copy_repo, doit, leftovers, run_py
 
 
 @pytest.fixture(scope="module")
-def deck(tmp_path_factory):
-    repo = copy_repo(tmp_path_factory.mktemp("errors") / "repo", built=True)
+def deck(module_folder):
+    repo = copy_repo(module_folder / "repo", built=True)
     first = doit(repo)
     assert first.returncode == 0, first.stdout + first.stderr
     assert (repo / "build" / "deck.pdf").exists()

@@ -14,9 +14,9 @@ COMPARED = ["deck.pdf", "deck.tex", "claims.json", "ledger.html",
 
 
 @pytest.fixture(scope="module")
-def two_builds(tmp_path_factory):
-    clean = copy_repo(tmp_path_factory.mktemp("clean") / "repo")
-    session = copy_repo(tmp_path_factory.mktemp("session") / "repo", built=True)
+def two_builds(module_folder):
+    clean = copy_repo(module_folder / "clean" / "repo")
+    session = copy_repo(module_folder / "session" / "repo", built=True)
     _commit_all(clean)  # a repository of its own, to see what the build changes (test_git_status_clean)
     procs = [subprocess.Popen([sys.executable, "-m", "doit", *args], cwd=repo, env=clean_env(engine=repo / "engine"),
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace")

@@ -13,8 +13,8 @@ TASKS = ["claims", "slides", "listing", "figure", "claims_json"]
 
 
 @pytest.fixture(scope="module")
-def tree(tmp_path_factory):
-    root = copy_repo(tmp_path_factory.mktemp("deck") / "repo", built=True)
+def tree(module_folder):
+    root = copy_repo(module_folder / "repo", built=True)
     first = doit(root)
     assert first.returncode == 0, first.stdout + first.stderr
     return root

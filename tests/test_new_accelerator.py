@@ -34,9 +34,9 @@ REBUILT = {}
 
 
 @pytest.fixture(scope="module")
-def deck(tmp_path_factory):
+def deck(module_folder):
     """A copy built as it is, then rebuilt with Zeta 1 added to hardware.toml (the only edit)."""
-    repo = copy_repo(tmp_path_factory.mktemp("zeta") / "repo", built=True)
+    repo = copy_repo(module_folder / "repo", built=True)
     first = doit(repo, *TASKS)
     assert first.returncode == 0, first.stdout + first.stderr
     add_zeta(repo / "engine" / "mlsysim" / "specs")

@@ -15,8 +15,8 @@ TASKS = ["claims", "slides", "listing", "figure", "claims_json"]  # no LaTeX: th
 
 
 @pytest.fixture(scope="module")
-def deck(tmp_path_factory):
-    repo = copy_repo(tmp_path_factory.mktemp("onesource") / "repo", built=True)
+def deck(module_folder):
+    repo = copy_repo(module_folder / "repo", built=True)
     first = doit(repo, *TASKS)
     assert first.returncode == 0, first.stdout + first.stderr
     specs = repo / "engine" / "mlsysim" / "specs"
