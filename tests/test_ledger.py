@@ -139,21 +139,31 @@ def test_reality_check_section_lists_every_validation_row(built, page):
         assert r.raw["publication"] in "".join(lines[r.id][7].itertext())
 
 
-def test_claim_pages_read_from_the_typeset_pages_are_the_pdfs(tmp_path):
-    # The ledger's pages come from build/tex/deck.xdv, whose destinations xdvipdfmx copies into the
-    # PDF page for page (the first of each name standing): the same as pypdf reads from the PDF.
+@pytest.mark.parametrize("material", ["deck", "notes", "handout", "exercises", "solutions"])
+def test_destinations_read_from_the_typeset_pages_are_the_pdfs(material):
+    # The ledger's pages come from build/tex/<material>.xdv, whose destinations xdvipdfmx copies into
+    # the PDF page for page (the first of each name standing): the same as pypdf reads from the PDF.
+    # So for every material, the notes' pages set beside the deck's and the handout's chosen from
+    # them too (tests that read a material's claim pages read them so: test_materials.py)
+    from pypdf import PdfReader
+
+    from mlsysim_deck.pages import destination_pages
+
+    reader = PdfReader(str(require_build(BUILD / f"{material}.pdf")))
+    in_pdf = {str(name): reader.get_destination_page_number(d) + 1 for name, d in reader.named_destinations.items()}
+    assert len(in_pdf) > (1000 if material in ("deck", "notes", "handout") else 50)
+    assert destination_pages(require_build(BUILD / "tex" / f"{material}.xdv")) == in_pdf
+
+
+def test_claim_pages_read_from_the_typeset_pages_only_where_the_pdf_was_made_from_them(tmp_path):
     import os
     import shutil
 
-    from pypdf import PdfReader
-
-    from mlsysim_deck.pages import claim_pages, destination_pages
+    from mlsysim_deck.pages import claim_pages
 
     pdf = require_build(BUILD / "deck.pdf")
-    reader = PdfReader(str(pdf))
-    in_pdf = {str(name): reader.get_destination_page_number(d) + 1 for name, d in reader.named_destinations.items()}
+    in_pdf = claim_pages(pdf)
     assert len(in_pdf) > 1000
-    assert destination_pages(require_build(BUILD / "tex" / "deck.xdv")) == in_pdf
     # claim_pages reads the typeset pages only where the PDF was made from them: a copy whose .xdv
     # is newer than its PDF (typeset again, not yet assembled) is read from the PDF
     (tmp_path / "tex").mkdir()
@@ -162,7 +172,7 @@ def test_claim_pages_read_from_the_typeset_pages_are_the_pdfs(tmp_path):
     newer = (tmp_path / "deck.pdf").stat().st_mtime_ns + 10**9
     os.utime(tmp_path / "tex" / "deck.xdv", ns=(newer, newer))
     from_pdf = claim_pages(tmp_path / "deck.pdf")
-    assert from_pdf == {k: v for k, v in in_pdf.items() if not k.endswith(("/start", "/end"))}
+    assert from_pdf == in_pdf
     older = newer - 2 * 10**9
     os.utime(tmp_path / "tex" / "deck.xdv", ns=(older, older))
     with pytest.raises(ValueError, match="not a DVI file"):

@@ -3,6 +3,7 @@ answers, the answer key with them, one handout page per frame, and a speaker not
 
 (tests/test_pdf.py checks, on each material, that every claim it should show is on its page.)
 """
+import functools
 import json
 import re
 import unicodedata
@@ -26,15 +27,33 @@ def uses_files():
 
 @pytest.fixture(scope="module")
 def pdfs():
-    return {m: read_pdf(require_build(BUILD / f"{m}.pdf")) for m in MATERIALS}
+    """material -> (text of each page, named destination -> page, 0-based).  The destinations are read
+    as the ledger reads them (`pages.claim_pages`: from the typeset pages the PDF was assembled from,
+    where they are the PDF's, test_ledger.py; or from the PDF)."""
+    from mlsysim_deck.pages import claim_pages
+
+    read = {}
+    for m in MATERIALS:
+        pdf = require_build(BUILD / f"{m}.pdf")
+        read[m] = (read_pdf(pdf, dests=False)[0], {name: page - 1 for name, page in claim_pages(pdf).items()})
+    return read
 
 
 def printed(text: str, page: str) -> bool:
     """Whether a claim's text stands on a page as a number of its own: not inside another number or
     name (16 in FP16, 4,096 token in 4,096 tokens); spaces optional (pdftotext drops thin spaces)."""
+    return _standing(text).search(_nfkc(page)) is not None
+
+
+@functools.lru_cache(maxsize=None)  # (the checks ask about the same texts and pages many times over)
+def _standing(text: str) -> re.Pattern:
     want = unicodedata.normalize("NFKC", text).replace(" ", "")
-    pattern = r"(?<![\w.,])" + r"\s*".join(re.escape(c) for c in want) + r"(?!\w)"
-    return re.search(pattern, unicodedata.normalize("NFKC", page)) is not None
+    return re.compile(r"(?<![\w.,])" + r"\s*".join(re.escape(c) for c in want) + r"(?!\w)")
+
+
+@functools.lru_cache(maxsize=512)
+def _nfkc(page: str) -> str:
+    return unicodedata.normalize("NFKC", page)
 
 
 def numeric(use, kinds) -> bool:

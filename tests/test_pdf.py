@@ -215,7 +215,7 @@ def shown_in(material: str, use: dict) -> bool:
 def test_every_material_shows_its_claims(material, uses):
     """The compiled-PDF check on each material: every claim it should show reads right at its marks,
     and it marks no claim it should not show (a note in the deck, an answer on the exercise sheet)."""
-    from mlsysim_deck.pages import check_claims_shown, claim_marks
+    from mlsysim_deck.pages import check_claims_shown, claim_marks, claim_pages
 
     pdf = require_build(BUILD / f"{material}.pdf")
     expected = [u for u in uses if shown_in(material, u)]
@@ -224,7 +224,8 @@ def test_every_material_shows_its_claims(material, uses):
         # a note's claims run in prose a third of the page wide, where a long one is hyphenated
         # ("se-quence"), which the glyph check between the marks reads as another text: here the claim
         # is checked on the page its destination names.
-        pages, dests = read_pdf(pdf)
+        pages = read_pdf(pdf, dests=False)[0]
+        dests = {name: page - 1 for name, page in claim_pages(pdf).items()}  # (as the PDF's: test_ledger.py)
         problems = [f"{u['claim']} = {u['text']!r} not on page {dests[u['target']] + 1} ({u['template']}:{u['lines']})"
                     if u["target"] in dests else f"{u['claim']} ({u['template']}:{u['lines']}): no destination"
                     for u in expected
