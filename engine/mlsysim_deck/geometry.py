@@ -191,6 +191,23 @@ def _overlap(a, b) -> bool:
     return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
 
 
+def _overlapping(groups: list[list[tuple]]) -> list[tuple[int, int]]:
+    """Every pair (i, j), i < j, of groups of boxes where a box of one overlaps a box of the other, in
+    that order.  Swept from left to right: a group is compared only with those whose boxes begin
+    before its own end (a page holds hundreds of words, and any two far apart cannot touch)."""
+    hulls = [(min(b[0] for b in g), min(b[1] for b in g), max(b[2] for b in g), max(b[3] for b in g))
+             for g in groups]
+    order = sorted(range(len(groups)), key=lambda i: hulls[i][0])
+    pairs = []
+    for n, i in enumerate(order):
+        for j in order[n + 1:]:
+            if hulls[j][0] >= hulls[i][2]:
+                break  # this one, and every one after it, begins right of group i's end
+            if _overlap(hulls[i], hulls[j]) and any(_overlap(x, y) for x in groups[i] for y in groups[j]):
+                pairs.append((min(i, j), max(i, j)))
+    return sorted(pairs)
+
+
 def _segment_crosses(seg, box) -> bool:
     """Does the segment pass through the inside of the box? (Liang-Barsky clipping.)"""
     x0, y0, x1, y1 = seg
@@ -263,11 +280,7 @@ def check_page(page: Page) -> list[str]:
         problems.append(f"text off the page: {_quote(off)}")
 
     cores = [(w, w.cores()) for w in words]
-    clashes = []
-    for i, (a, ca) in enumerate(cores):
-        for b, cb in cores[i + 1:]:
-            if any(_overlap(x, y) for x in ca for y in cb):
-                clashes.append(f"'{a.text}' / '{b.text}'")
+    clashes = [f"'{words[i].text}' / '{words[j].text}'" for i, j in _overlapping([c for _, c in cores])]
     if clashes:
         problems.append(f"words overlap: {', '.join(clashes[:6])}" + (" ..." if len(clashes) > 6 else ""))
 
