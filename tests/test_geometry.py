@@ -132,3 +132,30 @@ def test_every_page_of_every_material_is_legible():
     pdfs = [p for p in pdfs if p.name != "handout.pdf"]
     problems = [problem for pdf in pdfs for problem in check_pdf(pdf)]
     assert problems == [], "\n".join(problems)
+
+
+def test_the_sweep_finds_the_pairs_that_comparing_every_pair_finds():
+    # check_page finds overlapping words in one sweep from left to right; on random pages of boxes
+    # (touching edges among them: they do not overlap) it gives the pairs, in the order, of the
+    # plain loop over every pair
+    import random
+
+    from mlsysim_deck.geometry import _overlap, _overlapping
+
+    rng = random.Random(1)
+    found = 0
+    for _ in range(200):
+        groups = []
+        for _ in range(rng.randint(0, 30)):
+            group = []
+            for _ in range(rng.randint(1, 3)):
+                x, y, w, h = rng.uniform(0, 100), rng.uniform(0, 100), rng.uniform(0, 15), rng.uniform(0, 15)
+                if rng.random() < 0.2:
+                    x, w = round(x), round(w)
+                group.append((x, y, x + w, y + h))
+            groups.append(group)
+        every = [(i, j) for i in range(len(groups)) for j in range(i + 1, len(groups))
+                 if any(_overlap(a, b) for a in groups[i] for b in groups[j])]
+        assert _overlapping(groups) == every
+        found += len(every)
+    assert found > 500  # the pages do have overlaps to find
