@@ -51,6 +51,8 @@ LONGEST_FIRST = ["test_determinism.py", "test_incremental.py", "test_bad_input.p
 #: Test files whose tests each build a copy of their own (no module fixture shares one): under
 #: `pytest -n` their tests spread over every worker, where any other file stays on one worker.
 INDEPENDENT = {"test_bad_input.py"}
+#: Test files that run the sympy derivations (importing them takes 1.7 s): one worker runs them all.
+DERIVING = {"test_derivations.py", "test_equations.py", "test_distributed.py", "test_serving.py"}
 
 
 def pytest_collection_modifyitems(config, items):
@@ -61,13 +63,16 @@ def pytest_collection_modifyitems(config, items):
 
 def pytest_xdist_make_scheduler(config, log):
     """`pytest -n` (test.sh): a test file is one unit of work, so its module fixtures build a copy of
-    the repository once, except that each test of an INDEPENDENT file is a unit of its own.  Units
-    go out in collection order (test.sh passes --no-loadscope-reorder)."""
+    the repository once, except that each test of an INDEPENDENT file is a unit of its own, and the
+    DERIVING files are one unit together.  Units go out in collection order (test.sh passes
+    --no-loadscope-reorder)."""
     from xdist.scheduler import LoadScopeScheduling
 
     class ByFile(LoadScopeScheduling):
         def _split_scope(self, nodeid: str) -> str:
             file = nodeid.split("::", 1)[0]
+            if Path(file).name in DERIVING:
+                return "the sympy derivations"
             return nodeid if Path(file).name in INDEPENDENT else file
 
     return ByFile(config, log)
