@@ -1,7 +1,8 @@
 """Every spec value is read by something, or it is not in the specs.
 
-What reads a value: a claim (evaluated under mlsysim.spec.reading(), as the build does), a listing
-(run as its own process with MLSYSIM_RECORD, as the build does) or a figure (run under reading()).
+What reads a value: a claim, a listing or a figure, as the session's build recorded it (each claim's
+inputs in build/claims.json, evaluated under mlsysim.spec.reading(); each listing's and figure's in
+the spec inputs doit saved for it, build/.doit.db, as impact analysis reads them).
 The rule, per spec file:
 
 * assumptions.toml: every assumption is read (each is one choice of the analysis);
@@ -13,16 +14,15 @@ One read is not recorded, by design: `mlsysim.Models.Language` lists the models 
 is "Language" (listing a catalog is not what a number depends on); the last test checks that
 reader separately.
 """
+import json
 import shutil
-import tempfile
 from collections import defaultdict
 from pathlib import Path
 
 import pytest
 
-from conftest import ROOT
+from conftest import BUILD, ROOT, require_build
 from mlsysim import spec
-from mlsysim_deck import build as B
 
 #: Text fields whose value names a table of another spec file: (file, field) -> the file it names.
 REFERENCES = {("hardware", "scaleout_link"): "links", ("clusters", "accelerator"): "hardware",
@@ -33,18 +33,17 @@ CATALOG_FIELDS = {("models", "category")}
 
 @pytest.fixture(scope="module")
 def read_keys() -> set[str]:
+    from mlsysim_deck.impact import saved_inputs
+
     keys: set[str] = set()
-    for record in B.collect_claims(ROOT / "slides").values():
+    for record in json.loads(require_build(BUILD / "claims.json").read_text(encoding="utf-8"))["claims"]:
         keys.update(record["inputs"])
-    with tempfile.TemporaryDirectory() as tmp:
-        for src in sorted((ROOT / "slides").glob("*/listings/*.py")):
-            result = B.run_listing(src, Path(tmp) / "listings", ROOT / "engine", spec.SPEC_DIR)
-            assert result, f"listing {src} failed"
-            keys.update(result["spec_inputs"])
-        for script in sorted((ROOT / "figures").glob("[!_]*.py")):
-            result = B.run_figure(script, Path(tmp) / f"{script.stem}.pdf", spec.SPEC_DIR)
-            assert result, f"figure {script} failed"
-            keys.update(result["spec_inputs"])
+    saved = saved_inputs(require_build(BUILD / ".doit.db").parent)
+    tasks = [f"listing:{src.parent.parent.name}/{src.stem}" for src in sorted(ROOT.glob("slides/*/listings/*.py"))]
+    tasks += [f"figure:{script.stem}" for script in sorted((ROOT / "figures").glob("[!_]*.py"))]
+    assert len(tasks) >= 30 and not [t for t in tasks if t not in saved], "the build recorded no reads for some"
+    for task in tasks:
+        keys.update(saved[task])
     return keys
 
 
