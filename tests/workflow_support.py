@@ -118,15 +118,21 @@ def delete_spec_field(spec_dir: Path, stem: str, table: str, field: str) -> int:
 IGNORED = shutil.ignore_patterns("build", ".venv", ".git", ".pytest_cache", "*.egg-info", ".doit.db*")
 
 
-def copy_repo(dst: Path, built: bool = False) -> Path:
-    """The repository's sources (no .git) under `dst`; with `built`, its build/ too.
+def copy_repo(dst: Path, built: bool = False, leave_out: tuple[str, ...] = ()) -> Path:
+    """The repository's sources (no .git) under `dst`; with `built`, its build/ too, but for the
+    folders of build/ named in `leave_out` (a test whose builds never reach them: the ledger's 650
+    pages are a third of what a copy holds).
 
     A built copy starts where the session's build (`bash build.sh`, before the tests) left off:
     dodo.py names every path relative to the repository and the copy keeps file times, so doit in
     the copy reruns only what the test's own edits touch (or what the repository's build lacks)."""
     shutil.copytree(ROOT, dst, ignore=IGNORED)
     if built and (ROOT / "build").is_dir():
-        shutil.copytree(ROOT / "build", dst / "build", ignore=shutil.ignore_patterns("*.tmp"))
+        def ignored(folder, names):
+            here = Path(folder) == ROOT / "build"
+            return [n for n in names if n.endswith(".tmp") or (here and n in leave_out)]
+
+        shutil.copytree(ROOT / "build", dst / "build", ignore=ignored)
     return dst
 
 
