@@ -252,7 +252,7 @@ def test_the_precompiled_preamble_is_only_a_cache(tmp_path, monkeypatch):
     assert "preloaded format=" in log and "preamble-" in log, f"the build did not use the format: {log}"
     copy = tmp_path / "build"
     shutil.copytree(BUILD, copy, ignore=lambda d, names: [n for n in names if n.endswith(".fmt") or n.startswith(
-        ("ledger", ".doit")) or (Path(d) == BUILD and n.endswith(".pdf"))])
+        ("ledger", ".doit", "claims")) or (Path(d) == BUILD and n.endswith(".pdf"))])  # (what LaTeX reads)
     monkeypatch.setenv("MLSYSIM_TEX_FORMAT", "0")
     compile_pdf(copy, ROOT / "templates", "exercises")
     assert "preloaded format=xelatex" in (copy / "tex" / "exercises.log").read_text(errors="replace").splitlines()[0]
@@ -275,7 +275,7 @@ def test_the_users_cache_spares_a_new_build_folder_the_format_and_the_second_pas
     def empty_copy(name):  # the build's sources for the sheet, none of LaTeX's files
         copy = tmp_path / name / "build"
         shutil.copytree(BUILD, copy, ignore=lambda d, names: [n for n in names if n.endswith((".fmt", ".pdf")) or
-                                                             n.startswith(("ledger", ".doit"))])
+                                                             n.startswith(("ledger", ".doit", "claims"))])
         for ext in AUXILIARY:
             (copy / "tex" / f"exercises{ext}").unlink(missing_ok=True)
         return copy
