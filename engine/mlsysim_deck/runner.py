@@ -60,50 +60,28 @@ def run_script(script: Path, cwd: Path, engine_dir: Path, timeout: int = 120, sp
 
 def _forked(script: Path, cwd: Path, timeout: int, specs: Path | None) -> Ran:
     out, err, reads = cwd / ".stdout", cwd / ".stderr", cwd / ".reads"
-    sys.stdout.flush()
-    sys.stderr.flush()
-    pid = os.fork()
-    if pid == 0:  # the child: never returns into the build
-        code = 1
-        try:
-            _on_specs(specs)
-            code = _child(script, cwd, out, err, reads, timeout)
-        finally:
-            os._exit(code)
-    _, status = os.waitpid(pid, 0)
-    code = os.waitstatus_to_exitcode(status)
+    code = _wait(_fork(lambda: _child(script, cwd, out, err, reads, timeout, specs)))
     text = lambda p: p.read_text(encoding="utf-8", errors="replace") if p.exists() else ""  # noqa: E731
     keys = text(reads).split("\n") if reads.exists() else []
     return Ran(code, text(out), text(err) or (f"killed by signal {-code}" if code < 0 else ""),
                [k for k in keys if k])
 
 
-def _child(script: Path, cwd: Path, out: Path, err: Path, reads: Path, timeout: int) -> int:
+def _child(script: Path, cwd: Path, out: Path, err: Path, reads: Path, timeout: int, specs: Path | None) -> int:
     import runpy
-    import signal
     import traceback
 
     from mlsysim import spec
 
-    os.environ["MPLBACKEND"] = "Agg"
-    signal.alarm(timeout)  # a listing that hangs is killed, as a subprocess timeout would
-    os.chdir(cwd)
-    for fd, path in ((1, out), (2, err)):
-        handle = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-        os.dup2(handle, fd)
-        os.close(handle)
-    sys.stdout = io.TextIOWrapper(os.fdopen(1, "wb", closefd=False), encoding="utf-8", line_buffering=False)
-    sys.stderr = io.TextIOWrapper(os.fdopen(2, "wb", closefd=False), encoding="utf-8", line_buffering=True)
+    _settle(cwd, out, err, timeout, specs)
     sys.argv = [str(script)]
     sys.path[0:0] = [str(cwd)]
-    spec.reset()  # read the spec files as they are now (from the checked-values cache: no pint)
-    spec._recorders.clear()
     code = 0
     with spec.reading() as keys:
         try:
             runpy.run_path(str(script), run_name="__main__")
         except SystemExit as stop:
-            code = stop.code if isinstance(stop.code, int) else (0 if stop.code is None else 1)
+            code = _status(stop)
         except BaseException:  # noqa: BLE001 - reported as Python would, on stderr
             traceback.print_exc()
             code = 1
@@ -113,10 +91,55 @@ def _child(script: Path, cwd: Path, out: Path, err: Path, reads: Path, timeout: 
     return code
 
 
-def _on_specs(specs: Path | None) -> None:
-    """In a forked child: read the spec files in `specs` from now on (None: as the parent does)."""
+def _fork(body) -> int:
+    """Fork; the child runs `body` and exits with the status it returns, never coming back here.
+    The child's pid."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            code = body()
+        finally:
+            os._exit(code)
+    return pid
+
+
+def _wait(pid: int) -> int:
+    _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status)
+
+
+def _settle(cwd: Path | None, out: Path | str, err: Path, timeout: int, specs: Path | None) -> None:
+    """A forked child's set-up: killed after `timeout` seconds, as a subprocess timeout would kill
+    it; in its own folder; what it prints going to files of its own; the spec files read afresh
+    (from `specs` when given, as $MLSYSIM_SPECS; from the checked-values cache, so no pint), with no
+    recorder of the parent's."""
+    import signal
+
+    from mlsysim import spec
+
+    signal.alarm(timeout)
+    os.environ["MPLBACKEND"] = "Agg"
     if specs is not None:
         os.environ["MLSYSIM_SPECS"] = str(specs)
+    if cwd is not None:
+        os.chdir(cwd)
+    for fd, path in ((1, out), (2, err)):
+        handle = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        os.dup2(handle, fd)
+        os.close(handle)
+    # (the parent's sys.stdout and sys.stderr may not write to descriptors 1 and 2: pytest's capture)
+    sys.stdout = io.TextIOWrapper(os.fdopen(1, "wb", closefd=False), encoding="utf-8", line_buffering=False)
+    sys.stderr = io.TextIOWrapper(os.fdopen(2, "wb", closefd=False), encoding="utf-8", line_buffering=True)
+    spec.reset()
+    spec._recorders.clear()
+
+
+def _status(stop: SystemExit) -> int:
+    """The exit status a SystemExit gives, as Python's own exit would."""
+    return stop.code if isinstance(stop.code, int) else (0 if stop.code is None else 1)
 
 
 def _fresh_env(engine_dir: Path, specs: Path | None, **extra) -> dict:
@@ -158,33 +181,12 @@ class Child:
         self._timeout, self._pid, self._proc = timeout, None, None
         if _can_fork(engine_dir):
             importlib.import_module(function.split(":")[0])  # its imports, once, here: each child has them
-            sys.stdout.flush()
-            sys.stderr.flush()
-            self._pid = os.fork()
-            if self._pid == 0:  # the child: never returns into the caller
-                code = 1
-                try:
-                    import signal
 
-                    signal.alarm(timeout)
-                    os.environ["MPLBACKEND"] = "Agg"
-                    if cwd is not None:
-                        os.chdir(cwd)
-                    for fd, target in ((1, os.devnull), (2, self._err)):
-                        handle = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-                        os.dup2(handle, fd)
-                        os.close(handle)
-                    # (the caller's sys.stderr may not write to descriptor 2: pytest's capture)
-                    sys.stdout = io.TextIOWrapper(os.fdopen(1, "wb", closefd=False), encoding="utf-8")
-                    sys.stderr = io.TextIOWrapper(os.fdopen(2, "wb", closefd=False), encoding="utf-8",
-                                                  line_buffering=True)
-                    _on_specs(specs)
-                    from mlsysim import spec
+            def child() -> int:
+                _settle(cwd, os.devnull, self._err, timeout, specs)
+                return _call(function, args, self._out)
 
-                    spec.reset()
-                    code = _call(function, args, self._out)
-                finally:
-                    os._exit(code)
+            self._pid = _fork(child)
         else:
             with open(self._err, "w", encoding="utf-8") as err:
                 self._proc = subprocess.Popen([sys.executable, "-m", "mlsysim_deck.runner", function, str(self._out),
@@ -194,8 +196,7 @@ class Child:
 
     def wait(self) -> Returned:
         if self._pid is not None:
-            _, status = os.waitpid(self._pid, 0)
-            code = os.waitstatus_to_exitcode(status)
+            code = _wait(self._pid)
         else:
             code = self._proc.wait(timeout=self._timeout)
         try:
@@ -215,7 +216,7 @@ def _call(function: str, args: list[str], out: Path) -> int:
         value = getattr(importlib.import_module(module), name)(*args)
     except SystemExit as stop:
         sys.stderr.flush()
-        return stop.code if isinstance(stop.code, int) else (0 if stop.code is None else 1)
+        return _status(stop)
     except BaseException:  # noqa: BLE001 - reported as Python would, on stderr
         traceback.print_exc()
         sys.stderr.flush()
