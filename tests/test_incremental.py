@@ -79,17 +79,10 @@ def full_build(root):
 
 
 def read_pdfs(root, dests: bool = True) -> dict[str, tuple[list[str], dict]]:
-    """material -> (text of each page, each claim's mark -> its page, 0-based) of its PDF.  The marks'
-    pages are read as the ledger reads them (`pages.claim_pages`: from the typeset pages the PDF was
-    just assembled from, whose destinations are the PDF's, test_ledger.py)."""
-    from mlsysim_deck.pages import claim_pages
+    """material -> (text of each page, named destination -> page) of its PDF."""
     from test_pdf import read_pdf
 
-    read = {m: read_pdf(root / "build" / f"{m}.pdf", dests=False) for m in MATERIALS}
-    if dests:
-        read = {m: (pages, {target: page - 1 for target, page in claim_pages(root / "build" / f"{m}.pdf").items()})
-                for m, (pages, _) in read.items()}
-    return read
+    return {m: read_pdf(root / "build" / f"{m}.pdf", dests) for m in MATERIALS}
 
 
 def pdf_texts(read) -> dict[str, str]:

@@ -27,16 +27,7 @@ def uses_files():
 
 @pytest.fixture(scope="module")
 def pdfs():
-    """material -> (text of each page, named destination -> page, 0-based).  The destinations are read
-    as the ledger reads them (`pages.claim_pages`: from the typeset pages the PDF was assembled from,
-    where they are the PDF's, test_ledger.py; or from the PDF)."""
-    from mlsysim_deck.pages import claim_pages
-
-    read = {}
-    for m in MATERIALS:
-        pdf = require_build(BUILD / f"{m}.pdf")
-        read[m] = (read_pdf(pdf, dests=False)[0], {name: page - 1 for name, page in claim_pages(pdf).items()})
-    return read
+    return {m: read_pdf(require_build(BUILD / f"{m}.pdf")) for m in MATERIALS}
 
 
 def printed(text: str, page: str) -> bool:

@@ -12,19 +12,17 @@ from mlsysim_deck.pages import normalise  # no whitespace, ligatures unfolded (ï
 
 
 def read_pdf(pdf, dests: bool = True):
-    """(text of each page, named destination -> 0-based page) of a compiled PDF (no destinations,
-    an empty dict, where `dests` is false: pypdf takes a third of a second to read them)."""
-    from pypdf import PdfReader
+    """(text of each page, named destination -> 0-based page) of a compiled PDF.  The destinations
+    (every claim's mark, every reveal's marker) are read as the ledger reads them (`pages.claim_pages`:
+    from the typeset pages the PDF was assembled from, whose destinations test_ledger.py shows are
+    the PDF's); none, an empty dict, where `dests` is false."""
+    from mlsysim_deck.pages import claim_pages
 
     # Two readings of each page: layout order (tables) and content-stream order (text beside figures).
     readings = [subprocess.run(["pdftotext", mode, str(pdf), "-"], capture_output=True, text=True,
                                check=True).stdout.split("\f") for mode in ("-layout", "-raw")]
     pages = ["\n".join(texts) for texts in zip(*readings)]
-    if not dests:
-        return pages, {}
-    reader = PdfReader(str(pdf))
-    dests = {name: reader.get_destination_page_number(d) for name, d in reader.named_destinations.items()}
-    return pages, dests
+    return pages, ({name: page - 1 for name, page in claim_pages(pdf).items()} if dests else {})
 
 
 @pytest.fixture(scope="module")
@@ -215,7 +213,7 @@ def shown_in(material: str, use: dict) -> bool:
 def test_every_material_shows_its_claims(material, uses):
     """The compiled-PDF check on each material: every claim it should show reads right at its marks,
     and it marks no claim it should not show (a note in the deck, an answer on the exercise sheet)."""
-    from mlsysim_deck.pages import check_claims_shown, claim_marks, claim_pages
+    from mlsysim_deck.pages import check_claims_shown, claim_marks
 
     pdf = require_build(BUILD / f"{material}.pdf")
     expected = [u for u in uses if shown_in(material, u)]
@@ -224,8 +222,7 @@ def test_every_material_shows_its_claims(material, uses):
         # a note's claims run in prose a third of the page wide, where a long one is hyphenated
         # ("se-quence"), which the glyph check between the marks reads as another text: here the claim
         # is checked on the page its destination names.
-        pages = read_pdf(pdf, dests=False)[0]
-        dests = {name: page - 1 for name, page in claim_pages(pdf).items()}  # (as the PDF's: test_ledger.py)
+        pages, dests = read_pdf(pdf)
         problems = [f"{u['claim']} = {u['text']!r} not on page {dests[u['target']] + 1} ({u['template']}:{u['lines']})"
                     if u["target"] in dests else f"{u['claim']} ({u['template']}:{u['lines']}): no destination"
                     for u in expected
