@@ -58,25 +58,22 @@ def lock(*args, specs: Path | None = None) -> subprocess.CompletedProcess:
     import io
     from contextlib import redirect_stderr, redirect_stdout
 
+    import pytest
+
     from mlsysim import spec
     from mlsysim_deck.lock import main
 
-    before = os.environ.get("MLSYSIM_SPECS")
     out, err = io.StringIO(), io.StringIO()
     try:
-        if specs is None:
-            os.environ.pop("MLSYSIM_SPECS", None)
-        else:
-            os.environ["MLSYSIM_SPECS"] = str(specs)
-        spec.reset()
-        with redirect_stdout(out), redirect_stderr(err):
+        with pytest.MonkeyPatch.context() as patch, redirect_stdout(out), redirect_stderr(err):
+            if specs is None:
+                patch.delenv("MLSYSIM_SPECS", raising=False)
+            else:
+                patch.setenv("MLSYSIM_SPECS", str(specs))
+            spec.reset()
             code = main([str(a) for a in args])
     finally:
-        if before is None:
-            os.environ.pop("MLSYSIM_SPECS", None)
-        else:
-            os.environ["MLSYSIM_SPECS"] = before
-        spec.reset()
+        spec.reset()  # the specs as the environment names them again
     return subprocess.CompletedProcess(["mlsysim_deck.lock", *args], code, out.getvalue(), err.getvalue())
 
 
