@@ -288,6 +288,7 @@ def test_the_users_cache_spares_a_new_build_folder_the_format_and_the_second_pas
     assert passes == {"first": 2, "second": 1}  # from nothing: the frame total and outline need a pass
     formats = list((tmp_path / "cache" / "tex").glob("preamble-*.fmt"))
     assert len(formats) == 1, formats  # made by the first folder, used by the second
+    assert formats[0].read_bytes()[:2] != b"\x1f\x8b"  # kept as XeTeX reads it fastest: not gzipped
     assert f"preloaded format={formats[0].stem}" in (copy / "tex" / "exercises.log").read_text(errors="replace")
 
     # a stale set: the solutions sheet's files remembered as the exercise sheet's
