@@ -12,7 +12,7 @@ from contextlib import contextmanager
 
 import pytest
 
-from workflow_support import ROOT, clean_env, copy_repo, doit, leftovers, run_py, set_spec_value
+from workflow_support import ROOT, clean_env, copy_repo, doit, impact, leftovers, set_spec_value
 
 
 @pytest.fixture(scope="module")
@@ -234,7 +234,7 @@ IMPACT = ["-m", "mlsysim_deck.impact"]
 
 
 def what_if(key, value):
-    proc = run_py(IMPACT + [key, "--value", value])
+    proc = impact(key, "--value", value)  # its main, run here (test_impact.py runs the program)
     assert proc.returncode == 0, proc.stderr
     flips = proc.stdout.split("Claims whose sense flips", 1)[1].split("Claims that change")[0] \
         if "Claims whose sense flips" in proc.stdout else ""

@@ -3,10 +3,10 @@ import re
 
 import pytest
 
-from workflow_support import ROOT, copy_specs, run_py, set_spec_value
+from workflow_support import ROOT, copy_specs, impact, run_py, set_spec_value
 from workflow_support import lock as run_lock
 
-IMPACT = ["-m", "mlsysim_deck.impact"]
+IMPACT = ["-m", "mlsysim_deck.impact"]  # the command as a program (the other questions run its main here)
 
 
 def _snapshot(build):
@@ -18,9 +18,9 @@ def _snapshot(build):
 
 @pytest.fixture(scope="module")
 def what_if():
-    """`H100 memory bandwidth = 3.9 TB/s`, asked once for the module (about 5 s)."""
+    """`H100 memory bandwidth = 3.9 TB/s`, asked once for the module."""
     before = _snapshot(ROOT / "build")
-    proc = run_py(IMPACT + ["hardware.H100.memory_bandwidth", "--value", "3.9 TB/s"])
+    proc = impact("hardware.H100.memory_bandwidth", "--value", "3.9 TB/s")
     return proc, before
 
 
@@ -79,7 +79,7 @@ def test_the_same_claims_as_the_lock_check_afterwards(what_if, tmp_path):
 
 def test_words_and_a_value_in_the_unit_of_the_spec():
     # "H100 memory bandwidth = 3350 GB/s" is the same value as now: nothing moves
-    proc = run_py(IMPACT + ["H100 memory bandwidth = 3350 GB/s"])
+    proc = impact("H100 memory bandwidth = 3350 GB/s")
     assert proc.returncode == 0, proc.stderr
     assert "Claims that change (0 of the" in proc.stdout
     # and every listing that reads it prints the same: no line comes or goes
@@ -89,13 +89,14 @@ def test_words_and_a_value_in_the_unit_of_the_spec():
 
 
 def test_without_a_value_lists_what_reads_the_key():
-    proc = run_py(IMPACT + ["assumptions.efficiency.compute_efficiency"])
+    proc = impact("assumptions.efficiency.compute_efficiency")
     assert proc.returncode == 0, proc.stderr
     assert "Claims that read it (" in proc.stdout and "+ eta: new claim" not in proc.stdout
     assert re.search(r"^\s+eta: \u201c0\.50\u201d", proc.stdout, flags=re.M)
 
 
 def test_an_unknown_key_is_named_with_suggestions():
+    # the command as a program: its exit status and its message on stderr
     proc = run_py(IMPACT + ["hardware.H100.memory_bandwith"])
     assert proc.returncode == 2
     assert "unknown spec key 'hardware.H100.memory_bandwith'" in proc.stderr
@@ -103,7 +104,7 @@ def test_an_unknown_key_is_named_with_suggestions():
 
 
 def test_a_value_of_the_wrong_dimension_is_refused():
-    proc = run_py(IMPACT + ["hardware.H100.memory_bandwidth", "--value", "3.9 TFLOP/s"])
+    proc = impact("hardware.H100.memory_bandwidth", "--value", "3.9 TFLOP/s")
     assert proc.returncode == 2
     assert "hardware.toml:" in proc.stderr and "memory_bandwidth" in proc.stderr
     assert "expected a value in B/s" in proc.stderr

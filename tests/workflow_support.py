@@ -50,22 +50,24 @@ def run_py(args, cwd=ROOT, timeout=300, **env) -> subprocess.CompletedProcess:
                           text=True, encoding="utf-8", timeout=timeout)
 
 
-def lock(*args, specs: Path | None = None) -> subprocess.CompletedProcess:
-    """`python -m mlsysim_deck.lock <args>` (its `main`) run in this process, on the spec files in
-    `specs` (MLSYSIM_SPECS) or the engine's: the exit status and what it printed.  The claims are
-    evaluated here, where pint is loaded already (0.2 s, where a fresh Python takes 1 s); the
-    command itself, as a program, is tried by test_lock.py."""
+def in_process(command: str, *args, specs: Path | None = None) -> subprocess.CompletedProcess:
+    """`python -m mlsysim_deck.<command> <args>` (its `main`) run in this process, in the repository,
+    on the spec files in `specs` (MLSYSIM_SPECS) or the engine's: the exit status and what it
+    printed.  The claims are evaluated here, where pint is loaded already (0.2 s, where a fresh Python
+    takes 1 s); each command, as a program, is still tried as one (test_lock.py, test_impact.py)."""
+    import importlib
     import io
     from contextlib import redirect_stderr, redirect_stdout
 
     import pytest
 
     from mlsysim import spec
-    from mlsysim_deck.lock import main
 
+    main = importlib.import_module(f"mlsysim_deck.{command}").main
     out, err = io.StringIO(), io.StringIO()
     try:
         with pytest.MonkeyPatch.context() as patch, redirect_stdout(out), redirect_stderr(err):
+            patch.chdir(ROOT)
             if specs is None:
                 patch.delenv("MLSYSIM_SPECS", raising=False)
             else:
@@ -74,7 +76,18 @@ def lock(*args, specs: Path | None = None) -> subprocess.CompletedProcess:
             code = main([str(a) for a in args])
     finally:
         spec.reset()  # the specs as the environment names them again
-    return subprocess.CompletedProcess(["mlsysim_deck.lock", *args], code, out.getvalue(), err.getvalue())
+    return subprocess.CompletedProcess([f"mlsysim_deck.{command}", *args], code, out.getvalue(), err.getvalue())
+
+
+def lock(*args, specs: Path | None = None) -> subprocess.CompletedProcess:
+    """`python -m mlsysim_deck.lock <args>`, run in this process (`in_process`)."""
+    return in_process("lock", *args, specs=specs)
+
+
+def impact(*args) -> subprocess.CompletedProcess:
+    """`python -m mlsysim_deck.impact <args>` in the repository, run in this process (`in_process`):
+    it evaluates the claims with the old and the new value in forked children, as the program does."""
+    return in_process("impact", *args)
 
 
 def copy_specs(dst: Path) -> Path:
