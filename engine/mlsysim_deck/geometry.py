@@ -15,6 +15,7 @@ prints one line per problem (``deck.pdf p.36 "PagedAttention: ...": ...``) and e
 """
 from __future__ import annotations
 
+import functools
 import math
 import sys
 from collections import Counter
@@ -48,7 +49,7 @@ class Word:
     def text(self) -> str:
         return "".join(g.text for g in self.glyphs)
 
-    @property
+    @functools.cached_property  # (a word's glyphs are all there once Page.words returns it)
     def box(self) -> tuple[float, float, float, float]:
         return (min(g.x0 for g in self.glyphs), min(g.y0 for g in self.glyphs),
                 max(g.x1 for g in self.glyphs), max(g.y1 for g in self.glyphs))
@@ -284,23 +285,27 @@ def check_page(page: Page) -> list[str]:
     if clashes:
         problems.append(f"words overlap: {', '.join(clashes[:6])}" + (" ..." if len(clashes) > 6 else ""))
 
+    boxes = [p for p in page.paints if p.kind == "fill" and not p.thin]  # (the others are rules and strokes)
+    rules = [p for p in page.paints if not (p.kind == "fill" and not p.thin)]
+
     def struck_through(w, box):
+        strikes = [paint for paint in rules if _strikes(paint, box)]
+        if not strikes:
+            return False
         x, y = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
         first = min(g.order for g in w.glyphs)
-        fills = [p for p in page.paints if p.kind == "fill" and not p.thin and p.order < first and _covers(p, x, y)]
-        return any(_strikes(paint, box) and not any(f.order > paint.order for f in fills)  # not painted out
-                   for paint in page.paints)
+        fills = [p for p in boxes if p.order < first and _covers(p, x, y)]
+        return any(not any(f.order > paint.order for f in fills) for paint in strikes)  # not painted out
 
-    struck = [w for w, boxes in cores if any(struck_through(w, box) for box in boxes)]
+    struck = [w for w, parts in cores if any(struck_through(w, box) for box in parts)]
     if struck:
         problems.append(f"a rule or box edge runs through {_quote(struck)}")
 
     hidden = []
-    for w, boxes in cores:
+    for w, parts in cores:
         last = max(g.order for g in w.glyphs)
-        centres = [((b[0] + b[2]) / 2, (b[1] + b[3]) / 2) for b in boxes]
-        if any(p.kind == "fill" and not p.thin and p.order > last and _covers(p, x, y)
-               for p in page.paints for x, y in centres):
+        centres = [((b[0] + b[2]) / 2, (b[1] + b[3]) / 2) for b in parts]
+        if any(p.order > last and _covers(p, x, y) for p in boxes for x, y in centres):
             hidden.append(w)
     if hidden:
         problems.append(f"painted over by a box drawn after it: {_quote(hidden)}")
