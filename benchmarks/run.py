@@ -13,13 +13,18 @@ a row says serial (`doit -n 1`).
 
 * spec edit -> deck.pdf: H100 memory bandwidth moved in hardware.toml, then `doit pdf:deck`;
 * spec edit -> every material: the same, then `doit` (the five PDFs, claims.json, the ledger);
+  both with the figure cache off (MLSYSIM_FIGURE_CACHE=0), as for a value never drawn before: the
+  edits go back and forth between two values, whose figures the cache would otherwise hold;
 * prose edit -> deck.pdf: one sentence of a Part 1 frame reworded, then `doit pdf:deck`;
 * full build from empty: `rm -rf build; doit -n 1`, serial (one task at a time), and `doit` as is;
   the user's cache (~/.cache/mlsysim: the preamble's formats, the equations' proofs, compiled
-  templates, the auxiliary files each material settled on) is kept, as on an author's machine;
+  templates, the auxiliary files each material settled on, the figures drawn before) is kept, as on
+  an author's machine;
 * full build from nothing: the same, serial, with that cache empty too (a new machine, a CI runner);
 * peak memory: the largest resident set of the full build's processes (Python or XeLaTeX);
-* test suite: `bash test.sh -q` (on every core), once.
+* test suite: `bash test.sh -q` (on every core), once with the user's cache as it is (on a machine
+  that ran the suite before, it holds the figures of the tests' what-if edits), and once with no
+  figure in it (as in CI, where only the build before the tests drew figures).
 """
 from __future__ import annotations
 
@@ -98,7 +103,7 @@ def spec_edits(repo: Path, target: list[str], runs=3) -> float:
     for i in range(runs):
         old, new = BANDWIDTHS[i % 2], BANDWIDTHS[(i + 1) % 2]
         edit(spec, f'memory_bandwidth = {{ value = {old}, unit = "TB/s"', f'memory_bandwidth = {{ value = {new}, unit = "TB/s"')
-        times.append(doit(repo, *target))
+        times.append(doit(repo, *target, env={"MLSYSIM_FIGURE_CACHE": "0"}))  # (drawn as a new value is)
     if runs % 2:
         edit(spec, f'value = {BANDWIDTHS[1]}, unit = "TB/s"', f'value = {BANDWIDTHS[0]}, unit = "TB/s"')
         doit(repo)
@@ -126,7 +131,13 @@ def full_builds(repo: Path, *args, runs=3, cold=False) -> tuple[float, float]:
     return statistics.median(times), peak_kb / 1024
 
 
-def test_suite() -> float:
+def test_suite(figures_cached: bool = True) -> float:
+    if not figures_cached:  # the figures drawn before forgotten, as on a machine that drew none
+        from mlsysim.units import cache_root
+
+        for kind in ("figures", "figure-reads"):
+            if cache_root() is not None:
+                shutil.rmtree(Path(cache_root()) / kind, ignore_errors=True)
     start = time.perf_counter()
     proc = subprocess.run(["bash", "test.sh", "-q"], cwd=ROOT, capture_output=True, text=True)
     took = time.perf_counter() - start
@@ -164,6 +175,7 @@ def main():
         row("full build from nothing (serial)", full_builds(repo, "-n", "1", cold=True)[0], "s")
     if "--no-tests" not in sys.argv:
         row("test suite (bash test.sh)", test_suite(), "s", 60)
+        row("test suite, no figure cached", test_suite(figures_cached=False), "s", 60)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,9 @@
 """Two builds in different directories give the same bytes: a clean one, two tasks at a time
 (`doit -n 2`), and the session's own build (the repository's build/, made by `bash build.sh` and
 brought up to date in a copy, one task at a time: `doit -n 1`): the order tasks ran in, the
-folder, and whether the build started from nothing leave no trace in the materials."""
+folder, and whether the build started from nothing leave no trace in the materials.  The clean
+build draws every figure afresh (MLSYSIM_FIGURE_CACHE=0: none from the user's cache), so the figures'
+bytes compared are drawings, not copies of the session's."""
 import subprocess
 import sys
 
@@ -18,7 +20,8 @@ def two_builds(module_folder):
     clean = copy_repo(module_folder / "clean" / "repo")
     session = copy_repo(module_folder / "session" / "repo", built=True)
     _commit_all(clean)  # a repository of its own, to see what the build changes (test_git_status_clean)
-    procs = [subprocess.Popen([sys.executable, "-m", "doit", *args], cwd=repo, env=clean_env(engine=repo / "engine"),
+    procs = [subprocess.Popen([sys.executable, "-m", "doit", *args], cwd=repo,
+                              env=clean_env(engine=repo / "engine", MLSYSIM_FIGURE_CACHE="0"),
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace")
              for repo, args in ((clean, ["-n", "2"]), (session, ["-n", "1"]))]
     outputs = [p.communicate(timeout=900)[0] for p in procs]

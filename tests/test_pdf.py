@@ -494,3 +494,64 @@ def test_a_figures_font_cut_from_the_cache_is_the_cut_made_afresh(tmp_path, monk
             if run == "cold":
                 assert list((tmp_path / "cache" / "fonts").glob("*.json")), "no font cut was kept"
     assert drawn["cold"] == drawn["warm"] == drawn["off"]
+
+
+def test_a_figure_drawn_before_from_the_same_sources_and_values_comes_from_the_cache(tmp_path, fresh_specs):
+    # With its sources (dodo.py passes the figure task's file_dep), a figure is kept in the user's
+    # cache under its code and the values of the spec keys its drawing read: the same code and the
+    # same values give the figure drawn before (not drawn again); a value it read moved draws it again;
+    # a value it never read does not.  AllReduce scaling reads the H100's NVLink, not its memory.
+    import shutil
+
+    import matplotlib
+
+    from mlsysim_deck import build
+    from workflow_support import copy_specs, set_spec_value
+
+    monkeypatch = fresh_specs
+    monkeypatch.setenv("MLSYSIM_CACHE", str(tmp_path / "cache"))
+    specs = copy_specs(tmp_path / "specs")
+    monkeypatch.setenv("MLSYSIM_SPECS", str(specs))
+    (tmp_path / "build" / "figures").mkdir(parents=True)
+    (tmp_path / "build" / "claims").symlink_to(require_build(BUILD / "claims"))  # (what the lint reads)
+    script = ROOT / "figures" / "allreduce_scaling.py"
+    sources = sorted((ROOT / "figures").glob("_*.py"))
+    drawings = []
+    real_run_path = build.runpy.run_path
+
+    def counted(*args, **kwargs):
+        drawings.append(args[0])
+        return real_run_path(*args, **kwargs)
+
+    monkeypatch.setattr(build.runpy, "run_path", counted)
+
+    def figure(name, **kw):
+        from mlsysim import spec
+
+        spec.reset()
+        out = tmp_path / "build" / "figures" / f"{name}.pdf"
+        inputs = build.run_figure(script, out, specs, **kw)
+        return out.read_bytes(), inputs
+
+    with matplotlib.rc_context():  # (figures/_style.py sets rcParams: put them back for other tests)
+        first, inputs = figure("first", sources=sources)
+        assert len(drawings) == 1 and "hardware.H100.scaleup_bandwidth_total" in inputs["spec_inputs"]
+        assert figure("again", sources=sources) == (first, inputs) and len(drawings) == 1  # from the cache
+        assert figure("afresh")[0] == first and len(drawings) == 2  # (no sources: drawn) the same bytes
+        set_spec_value(specs, "hardware", "H100", "memory_bandwidth",
+                       '{ value = 4.0, unit = "TB/s", source = "what-if" }')
+        assert figure("unread", sources=sources) == (first, inputs) and len(drawings) == 2  # a key it never read
+        set_spec_value(specs, "hardware", "H100", "scaleup_bandwidth_total",
+                       '{ value = 1000, unit = "GB/s", source = "what-if" }')
+        moved, moved_inputs = figure("moved", sources=sources)
+        assert len(drawings) == 3 and moved != first  # the legend says NVLink (500 GB/s each way) now
+        assert moved_inputs["spec_inputs"]["hardware.H100.scaleup_bandwidth_total"] == '"1000 GB/s"'
+        edited = tmp_path / "_edited_style.py"
+        shutil.copy(sources[0], edited)
+        edited.write_text(edited.read_text(encoding="utf-8") + "\n# an edit\n", encoding="utf-8")
+        figure("helper edited", sources=[edited, *sources[1:]])
+        assert len(drawings) == 4  # another source: drawn again
+    monkeypatch.setenv("MLSYSIM_FIGURE_CACHE", "0")
+    with matplotlib.rc_context():
+        figure("cache off", sources=sources)
+    assert len(drawings) == 5

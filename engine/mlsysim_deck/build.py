@@ -733,38 +733,100 @@ def listing_failure(src: Path, returncode: int, stderr: str, ran: Path | None = 
 
 
 @reported
-def run_figure(script: Path, out_pdf: Path, spec_dir: Path) -> dict:
-    """Run figures/<name>.py's main(out_path) in this process, recording the spec values it reads."""
+def run_figure(script: Path, out_pdf: Path, spec_dir: Path, sources=None) -> dict:
+    """Run figures/<name>.py's main(out_path) in this process, recording the spec values it reads.
+
+    With `sources` (the files the figure follows from: its script, the shared helpers, the engine;
+    dodo.py passes its file_dep), a figure drawn before from the same sources and the same values
+    of the spec keys it read then is taken from the user's cache (`drawn_before`) instead of drawn:
+    a build from an empty build/ draws only what it has not drawn before."""
     from mlsysim.spec import reading
 
+    from .atomic import write_bytes_atomic
     from .lint import lint_file, printed_claims
 
     script = Path(script)
     problems = lint_file(script, printed_claims(Path(out_pdf).parent.parent / "claims"))
     if problems:  # a number typed into a label: the hard-coded-number lint, as for templates
         raise BuildError("\nerror: ".join(problems))
-    if str(script.parent) not in sys.path:
-        sys.path.insert(0, str(script.parent))  # the figure's shared helpers (figures/_style.py)
-    namespace = runpy.run_path(str(script), run_name="figure")
-    if "main" not in namespace:
-        raise BuildError(f"{script}: a figure script defines main(out_path)")
     out_pdf = Path(out_pdf)
-    out_pdf.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{out_pdf.stem}.", suffix=".pdf", dir=out_pdf.parent)
-    os.close(fd)
-    try:
-        with reading() as keys:
-            try:
-                namespace["main"](Path(tmp))
-            except Exception as err:  # noqa: BLE001 - reported as the figure's file:line
-                raise BuildError(figure_failure(script, err)) from err
-        data = Path(tmp).read_bytes()
-    finally:
-        os.unlink(tmp)
-    from .atomic import write_bytes_atomic
-
+    code = _figure_code(script, sources) if sources is not None else None
+    drawn = drawn_before(code, spec_dir) if code else None
+    if drawn is not None:
+        data, keys = drawn
+    else:
+        if str(script.parent) not in sys.path:
+            sys.path.insert(0, str(script.parent))  # the figure's shared helpers (figures/_style.py)
+        namespace = runpy.run_path(str(script), run_name="figure")
+        if "main" not in namespace:
+            raise BuildError(f"{script}: a figure script defines main(out_path)")
+        out_pdf.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{out_pdf.stem}.", suffix=".pdf", dir=out_pdf.parent)
+        os.close(fd)
+        try:
+            with reading() as read:
+                try:
+                    namespace["main"](Path(tmp))
+                except Exception as err:  # noqa: BLE001 - reported as the figure's file:line
+                    raise BuildError(figure_failure(script, err)) from err
+            data = Path(tmp).read_bytes()
+        finally:
+            os.unlink(tmp)
+        keys = sorted(read)
+        if code:
+            remember_drawing(code, spec_dir, keys, data)
     write_bytes_atomic(out_pdf, data)
     return _inputs_values(keys, spec_dir)
+
+
+#: Figures kept in the user's cache (20-60 KB each): the last few values of each spec a dozen
+#: figures read.
+FIGURES_KEPT = 200
+
+
+def _figure_code(script: Path, sources) -> str | None:
+    """A digest of what a figure's drawing follows from besides the spec values: its script and
+    `sources` (their bytes), and the versions of the libraries that draw and save it.  None when
+    the figure cache is off (MLSYSIM_FIGURE_CACHE=0, or the user's cache off)."""
+    if os.environ.get("MLSYSIM_FIGURE_CACHE", "1").lower() in ("0", "off"):
+        return None
+    from importlib.metadata import PackageNotFoundError, version
+
+    key = hashlib.sha256(f"figure 1|{sys.version}".encode())
+    for package in ("matplotlib", "numpy", "fonttools"):
+        try:
+            key.update(f"|{package} {version(package)}".encode())
+        except PackageNotFoundError:
+            key.update(f"|{package} none".encode())
+    for path in [Path(script), *map(Path, sources)]:
+        key.update(f"|{path.name}|".encode() + path.read_bytes())
+    return key.hexdigest()[:32]
+
+
+def drawn_before(code: str, spec_dir: Path) -> tuple[bytes, list[str]] | None:
+    """(PDF, the spec keys it read) of a figure drawn before from the same code (`_figure_code`)
+    with the same values of the keys it read then, or None.  The keys a drawing reads can depend on
+    the values (a comparison of accelerators reads the fields of each member), so the cache keeps,
+    for each code, the keys its last drawing read, and the drawing under the code, those keys and
+    their values: the same keys with the same values make the same drawing."""
+    trace = kept("figure-reads", code)
+    if not isinstance(trace, list):
+        return None
+    drawing = kept("figures", _drawing_name(code, spec_dir, trace))
+    if not (isinstance(drawing, dict) and isinstance(drawing.get("pdf"), str)):
+        return None
+    return drawing["pdf"].encode("latin-1"), trace
+
+
+def remember_drawing(code: str, spec_dir: Path, keys: list[str], pdf: bytes) -> None:
+    keep("figure-reads", code, keys, FIGURES_KEPT)
+    keep("figures", _drawing_name(code, spec_dir, keys), {"pdf": pdf.decode("latin-1")}, FIGURES_KEPT)
+
+
+def _drawing_name(code: str, spec_dir: Path, keys: list[str]) -> str:
+    current = spec_fingerprints(spec_dir)
+    values = json.dumps([[k, current.get(k)] for k in keys])
+    return hashlib.sha256(f"{code}|{values}".encode()).hexdigest()[:32]
 
 
 def figure_failure(script: Path, err: BaseException) -> str:
