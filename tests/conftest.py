@@ -47,13 +47,16 @@ def require_shared(path: Path):
 #: down to 3 s on two cores; test_determinism's one clean build, 13 s, goes first): they start first,
 #: so the many quick tests fill the workers' time at the end.
 LONGEST_FIRST = ["test_determinism.py", "test_incremental.py", "test_bad_input.py", "test_pdf.py",
-                 "test_author_errors.py", "test_geometry.py", "test_new_accelerator.py", "test_one_source.py",
+                 "test_geometry.py", "test_author_errors.py", "test_new_accelerator.py", "test_one_source.py",
                  "test_impact.py", "test_lock.py", "test_ledger.py", "test_materials.py"]
 #: Test files whose tests each build a copy of their own (no module fixture shares one): under
 #: `pytest -n` their tests spread over every worker, where any other file stays on one worker.
 INDEPENDENT = {"test_bad_input.py"}
 #: Test files that run the sympy derivations (importing them takes 1.7 s): one worker runs them all.
 DERIVING = {"test_derivations.py", "test_equations.py", "test_distributed.py", "test_serving.py"}
+#: Test files that read the materials' pages with pdfminer (the page check, the claims at their marks:
+#: mlsysim_deck.geometry.read_pages, 1.5 s for the deck): one worker runs both, reading each PDF once.
+PAGE_READERS = {"test_pdf.py", "test_geometry.py"}
 
 
 def pytest_collection_modifyitems(config, items):
@@ -65,7 +68,7 @@ def pytest_collection_modifyitems(config, items):
 def pytest_xdist_make_scheduler(config, log):
     """`pytest -n` (test.sh): a test file is one unit of work, so its module fixtures build a copy of
     the repository once, except that each test of an INDEPENDENT file is a unit of its own, and the
-    DERIVING files are one unit together.  Units go out in collection order (test.sh passes
+    DERIVING files are one unit together, as are the PAGE_READERS.  Units go out in collection order (test.sh passes
     --no-loadscope-reorder)."""
     from xdist.scheduler import LoadScopeScheduling
 
@@ -74,6 +77,8 @@ def pytest_xdist_make_scheduler(config, log):
             file = nodeid.split("::", 1)[0]
             if Path(file).name in DERIVING:
                 return "the sympy derivations"
+            if Path(file).name in PAGE_READERS:
+                return "the pages read with pdfminer"
             return nodeid if Path(file).name in INDEPENDENT else file
 
     return ByFile(config, log)

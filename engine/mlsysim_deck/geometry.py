@@ -131,7 +131,15 @@ class Page:
 
 
 def read_pages(pdf: Path) -> list[Page]:
-    """Every page's glyphs and painted paths, in painting order, in page coordinates."""
+    """Every page's glyphs and painted paths, in painting order, in page coordinates.  Read once in a
+    process while the file is the same (its path, inode, size and time): the page check and the
+    claims' check (mlsysim_deck.pages) read the same pages.  The pages are shared: read, not changed."""
+    st = Path(pdf).stat()
+    return _read_pages(str(Path(pdf).resolve()), st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=16)  # (the materials, 30 MB each at most, and the small PDFs tests draw meanwhile)
+def _read_pages(pdf: str, *_identity) -> list[Page]:
     from pdfminer.converter import PDFPageAggregator
     from pdfminer.layout import LTChar, LTContainer, LTCurve
     from pdfminer.pdfinterp import PDFPageInterpreter, PDFResourceManager

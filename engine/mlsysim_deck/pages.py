@@ -3,8 +3,8 @@
 Every ``\\VAR{claim("id")}`` prints ``\\claim{<part>:<id>:<n>}{<text>}``; the theme's \\claim
 macro puts named PDF destinations on the baseline where <text> starts (``<target>`` for its page,
 ``<target>/start``) and where it ends (``<target>/end``).  pypdf reads the destinations back (page and point); pdfminer reads
-the glyphs of the page with their boxes; the glyphs between a claim's two marks are what the slide
-shows for that claim.  So a one-character claim ("8") is checked where it stands, not found
+the glyphs of the page with their boxes (as the page check does: mlsysim_deck.geometry.read_pages);
+the glyphs between a claim's two marks are what the slide shows for that claim.  So a one-character claim ("8") is checked where it stands, not found
 anywhere on its page.
 """
 from __future__ import annotations
@@ -130,29 +130,18 @@ def _marks(pdf: tuple) -> dict[str, Mark]:
 
 
 def _glyphs(pdf: Path, pages=None) -> dict[int, list]:
-    """page (1-based) -> its glyphs as (x0, x1, y0, y1, text), read by pdfminer without layout analysis;
-    only the `pages` given (every page if None).  Reading takes 20 ms a page: a PDF checked twice
-    for the same pages is read once."""
+    """page (1-based) -> its glyphs as (x0, x1, y0, y1, text), read by pdfminer without layout analysis
+    (the page check's reading, `geometry.read_pages`, which it shares); only the `pages` given (every
+    page if None)."""
     return _read_glyphs(_identity(pdf), None if pages is None else frozenset(pages))
 
 
 @functools.lru_cache(maxsize=16)
 def _read_glyphs(pdf: tuple, pages: frozenset | None) -> dict[int, list]:
-    from pdfminer.high_level import extract_pages
-    from pdfminer.layout import LTChar
+    from .geometry import read_pages
 
-    def walk(obj):
-        if isinstance(obj, LTChar):
-            yield (obj.x0, obj.x1, obj.y0, obj.y1, obj.get_text())
-        elif hasattr(obj, "__iter__"):
-            for child in obj:
-                yield from walk(child)
-
-    if pages is None:
-        return {n: list(walk(page)) for n, page in enumerate(extract_pages(pdf[0], laparams=None), start=1)}
-    wanted = sorted(pages)  # pdfminer yields the pages asked for in document order
-    return {n: list(walk(page)) for n, page in zip(wanted, extract_pages(pdf[0], page_numbers={n - 1 for n in wanted},
-                                                                          laparams=None))}
+    return {page.number: [(g.x0, g.x1, g.y0, g.y1, g.text) for g in page.glyphs]
+            for page in read_pages(Path(pdf[0])) if pages is None or page.number in pages}
 
 
 def _on_baseline(glyph, y: float, slack: float = 0.5) -> bool:
