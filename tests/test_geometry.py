@@ -159,3 +159,24 @@ def test_the_sweep_finds_the_pairs_that_comparing_every_pair_finds():
         assert _overlapping(groups) == every
         found += len(every)
     assert found > 500  # the pages do have overlaps to find
+
+
+def test_pages_read_a_few_at_a_time_are_the_pages_read_at_once():
+    # read_pages keeps what it read (the claims' check asks for the pages with marks, the page check
+    # for all): pages read first in part, then the rest, are what one reading of the whole gives
+    import dataclasses
+
+    from mlsysim_deck import geometry
+
+    def plain(pages):
+        return [(p.number, p.width, p.height, [dataclasses.astuple(g) for g in p.glyphs],
+                 [dataclasses.astuple(x) for x in p.paints]) for p in pages]
+
+    pdf = require_build(BUILD / "exercises.pdf")
+    geometry._READ.clear()
+    assert [p.number for p in geometry.read_pages(pdf, [2, 5])] == [2, 5]
+    in_parts = plain(geometry.read_pages(pdf))
+    geometry._READ.clear()
+    at_once = plain(geometry.read_pages(pdf))
+    assert len(at_once) >= 10 and sum(len(p[3]) for p in at_once) > 1000  # (a sheet's pages, with words)
+    assert in_parts == at_once

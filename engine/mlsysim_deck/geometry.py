@@ -130,16 +130,30 @@ class Page:
         return text.strip()
 
 
-def read_pages(pdf: Path) -> list[Page]:
-    """Every page's glyphs and painted paths, in painting order, in page coordinates.  Read once in a
-    process while the file is the same (its path, inode, size and time): the page check and the
-    claims' check (mlsysim_deck.pages) read the same pages.  The pages are shared: read, not changed."""
+#: PDF as it is now (path, inode, size, time) -> page number -> its Page, for the PDFs read last.
+_READ: dict[tuple, dict[int, Page]] = {}
+READ_KEPT = 16  # (the materials, 30 MB each at most, and the small PDFs tests draw meanwhile)
+
+
+def read_pages(pdf: Path, numbers=None) -> list[Page]:
+    """Every page's glyphs and painted paths (only the pages `numbers`, 1-based, where given), in
+    painting order, in page coordinates.  A page is read once in a process while the file is the
+    same (its path, inode, size and time): the page check and the claims' check (mlsysim_deck.pages)
+    read the same pages.  The pages are shared: read, not changed."""
     st = Path(pdf).stat()
-    return _read_pages(str(Path(pdf).resolve()), st.st_ino, st.st_size, st.st_mtime_ns)
+    key = (str(Path(pdf).resolve()), st.st_ino, st.st_size, st.st_mtime_ns)
+    known = _READ.pop(key, {})
+    _READ[key] = known  # (the PDF read last goes last; the first is the one to forget)
+    while len(_READ) > READ_KEPT:
+        del _READ[next(iter(_READ))]
+    wanted = None if numbers is None else set(numbers)
+    if wanted is None or not wanted <= known.keys():
+        _interpret(key[0], known, wanted)
+    return [known[n] for n in sorted(known) if wanted is None or n in wanted]
 
 
-@functools.lru_cache(maxsize=16)  # (the materials, 30 MB each at most, and the small PDFs tests draw meanwhile)
-def _read_pages(pdf: str, *_identity) -> list[Page]:
+def _interpret(pdf: str, known: dict[int, Page], wanted: set[int] | None) -> None:
+    """Read the pages of `pdf` that are `wanted` (every page if None) and not `known` yet into it."""
     from pdfminer.converter import PDFPageAggregator
     from pdfminer.layout import LTChar, LTContainer, LTCurve
     from pdfminer.pdfinterp import PDFPageInterpreter, PDFResourceManager
@@ -156,13 +170,13 @@ def _read_pages(pdf: str, *_identity) -> list[Page]:
     manager = PDFResourceManager(caching=True)
     device = Aggregator(manager, laparams=None)  # no layout analysis: painting order kept
     interpreter = PDFPageInterpreter(manager, device)
-    pages = []
     with open(pdf, "rb") as handle:
         layouts = []
-        for pdf_page in PDFPage.get_pages(handle):
-            interpreter.process_page(pdf_page)
-            layouts.append(device.get_result())
-    for number, layout in enumerate(layouts, start=1):
+        for number, pdf_page in enumerate(PDFPage.get_pages(handle), start=1):
+            if (wanted is None or number in wanted) and number not in known:
+                interpreter.process_page(pdf_page)
+                layouts.append((number, device.get_result()))
+    for number, layout in layouts:
         glyphs: list[Glyph] = []
         paints: list[Paint] = []
         order = 0
@@ -189,8 +203,7 @@ def _read_pages(pdf: str, *_identity) -> list[Page]:
 
         for item in layout:
             visit(item)
-        pages.append(Page(number, layout.width, layout.height, glyphs, paints))
-    return pages
+        known[number] = Page(number, layout.width, layout.height, glyphs, paints)
 
 
 # --- geometry helpers ----------------------------------------------------------------------------

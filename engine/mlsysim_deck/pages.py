@@ -141,7 +141,7 @@ def _read_glyphs(pdf: tuple, pages: frozenset | None) -> dict[int, list]:
     from .geometry import read_pages
 
     return {page.number: [(g.x0, g.x1, g.y0, g.y1, g.text) for g in page.glyphs]
-            for page in read_pages(Path(pdf[0])) if pages is None or page.number in pages}
+            for page in read_pages(Path(pdf[0]), pages)}
 
 
 def _on_baseline(glyph, y: float, slack: float = 0.5) -> bool:
