@@ -425,14 +425,34 @@ def printed_claims(ids, claims_dir: Path, errata: bool = False) -> dict[str, str
     ids = list(ids)
     if errata:
         ids += [cid for cid in errata_ids(claims_dir) if cid not in ids]
+    index = _claims_index(Path(claims_dir))
     found = {}
     for cid in ids:
-        path = Path(claims_dir) / f"{cid}.json"
+        if index is not None:
+            found[cid] = index.get(cid)
+            continue
+        path = Path(claims_dir) / f"{cid}.json"  # (an index written before it held the texts)
         found[cid] = json.loads(path.read_text(encoding="utf-8"))["text"] if path.exists() else None
     if errata:
         for row in read_errata(claims_dir):
             found[f"erratum:{row['claim']}"] = f"{row['reference']} | {row['reason']}"
     return found
+
+
+def _claims_index(claims_dir: Path) -> dict[str, str] | None:
+    """build/claims/index.json: claim id -> the text it prints (None: no index, or one of only ids)."""
+    path = claims_dir / "index.json"
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return _read_index(str(path), st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=4)  # (every part's uptodate reads it: once a process while it is the same)
+def _read_index(path: str, *_identity) -> dict[str, str] | None:
+    index = json.loads(Path(path).read_text(encoding="utf-8"))
+    return index if isinstance(index, dict) else None
 
 
 def _inputs_values(keys, spec_dir: Path) -> dict:
@@ -508,7 +528,9 @@ def evaluate_claims(slides_root: Path, claims_dir: Path) -> dict:
     for stale in claims_dir.glob("*.json"):
         if stale.stem not in records and stale.name not in ("index.json", ERRATA_FILE):
             stale.unlink()
-    write_text_atomic(claims_dir / "index.json", json.dumps(sorted(records), indent=0) + "\n")
+    # the index: every claim id and the text it prints (what a part's uptodate compares, one file to read)
+    write_text_atomic(claims_dir / "index.json", json.dumps({cid: records[cid]["text"] for cid in sorted(records)},
+                                                             indent=0, ensure_ascii=False) + "\n")
     write_errata(records, claims_dir, {p["dir"]: p["number"] for p in parts(slides_root)})
     # one small file that changes whenever any claim's record does (claims.json depends on it)
     digest = hashlib.sha256("".join((claims_dir / f"{cid}.json").read_text(encoding="utf-8")
