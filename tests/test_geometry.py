@@ -4,7 +4,6 @@ Each check is shown to catch its defect on small PDFs drawn here with matplotlib
 page.  `python -m mlsysim_deck.geometry build/*.pdf` runs it on the materials, and the last test holds
 every page of every material to it.
 """
-import pytest
 
 from conftest import BUILD, require_build
 from mlsysim_deck.geometry import check_pdf
@@ -161,22 +160,22 @@ def test_the_sweep_finds_the_pairs_that_comparing_every_pair_finds():
     assert found > 500  # the pages do have overlaps to find
 
 
-def test_pages_read_a_few_at_a_time_are_the_pages_read_at_once():
+def test_pages_read_a_few_at_a_time_are_the_pages_read_at_once(tmp_path):
     # read_pages keeps what it read (the claims' check asks for the pages with marks, the page check
     # for all): pages read first in part, then the rest, are what one reading of the whole gives
+    # (two copies of the exercise sheet: two PDFs to it, each read afresh)
     import dataclasses
+    import shutil
 
-    from mlsysim_deck import geometry
+    from mlsysim_deck.geometry import read_pages
 
     def plain(pages):
         return [(p.number, p.width, p.height, [dataclasses.astuple(g) for g in p.glyphs],
                  [dataclasses.astuple(x) for x in p.paints]) for p in pages]
 
-    pdf = require_build(BUILD / "exercises.pdf")
-    geometry._READ.clear()
-    assert [p.number for p in geometry.read_pages(pdf, [2, 5])] == [2, 5]
-    in_parts = plain(geometry.read_pages(pdf))
-    geometry._READ.clear()
-    at_once = plain(geometry.read_pages(pdf))
-    assert len(at_once) >= 10 and sum(len(p[3]) for p in at_once) > 1000  # (a sheet's pages, with words)
-    assert in_parts == at_once
+    sheet = require_build(BUILD / "exercises.pdf")
+    in_parts, at_once = shutil.copy(sheet, tmp_path / "parts.pdf"), shutil.copy(sheet, tmp_path / "whole.pdf")
+    assert [p.number for p in read_pages(in_parts, [2, 5])] == [2, 5]
+    whole = plain(read_pages(at_once))
+    assert len(whole) >= 10 and sum(len(p[3]) for p in whole) > 1000  # (a sheet's pages, with words)
+    assert plain(read_pages(in_parts)) == whole
