@@ -1,7 +1,7 @@
 """Page geometry: every page of every material is legible (mlsysim_deck.geometry).
 
 Each check is shown to catch its defect on small PDFs drawn here with matplotlib, and to pass a clean
-page.  `python -m mlsysim_deck.geometry build/*.pdf` runs it on the materials, and the last test holds
+page.  `python -m mlsysim_deck.geometry build/*.pdf` runs it on the materials, and a test holds
 every page of every material to it.
 """
 
