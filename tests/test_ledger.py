@@ -177,3 +177,54 @@ def test_claim_pages_read_from_the_typeset_pages_only_where_the_pdf_was_made_fro
     os.utime(tmp_path / "tex" / "deck.xdv", ns=(older, older))
     with pytest.raises(ValueError, match="not a DVI file"):
         claim_pages(tmp_path / "deck.pdf")
+
+
+# --- a claim's computation, as evaluated (what the ledger shows) ---------------------------------
+
+
+def _evaluated(part: str, claim_id: str):
+    from mlsysim import spec
+    from mlsysim_deck.claims import load_claims
+
+    spec.reset()  # (the engine's own spec files)
+    return load_claims(ROOT / "slides" / part / "claims.py").items[claim_id].evaluate()
+
+
+def test_a_claims_computation_lists_each_formula_with_its_arguments_and_result():
+    # H100 ridge point: 989.4e12 FLOP/s / 3.35e12 B/s = 295.343 FLOP/B, one formula
+    ridge = _evaluated("01_roofline", "ridge.H100")
+    assert ridge.formulas == ["ridge_point"]
+    [step] = ridge.steps
+    assert step["formula"] == "ridge_point"
+    assert step["args"] == {"peak_flops": 989.4e12, "bandwidth": 3.35e12}
+    assert step["result"] == pytest.approx(295.343, rel=1e-5)
+    # Ring AllReduce of Llama-3 8B's BF16 gradients over 8 GPUs: the parameter count (8,030,261,248),
+    # then 2 x 7/8 x 16,060,522,496 B / 450e9 B/s + 2 x 7 x 0.47 us = 0.0624576 + 0.0000066 = 0.0624642 s
+    ring = _evaluated("04_distributed", "dist.ar16.per_dir")
+    assert ring.formulas == ["parameter_count", "ring_allreduce_time"]
+    assert [s["formula"] for s in ring.steps] == ["parameter_count", "ring_allreduce_time"]  # innermost first
+    assert ring.steps[0]["result"] == 8_030_261_248
+    last = ring.steps[-1]
+    assert last["args"]["message"] == 16_060_522_496 and last["args"]["n"] == 8
+    assert last["args"]["bw"] == pytest.approx(450e9) and last["args"]["alpha"] == pytest.approx(0.47e-6)
+    assert last["result"] == pytest.approx(0.0624642, rel=1e-5)
+    # evaluated again, the same account (the models' caches are emptied first)
+    assert _evaluated("04_distributed", "dist.ar16.per_dir").steps == ring.steps
+
+
+def test_untraced_code_calls_the_formulas_themselves():
+    # a claim that times a solve (untraced) runs the engine as a user would: the formulas, not the
+    # wrappers that record them for the ledger; the recording goes on after the block
+    import mlsysim
+    from mlsysim.core import _derived
+    from mlsysim_deck.claims import formulas_called, untraced
+
+    ridge_point = _derived.ridge_point
+    with formulas_called() as called:
+        assert _derived.ridge_point is not ridge_point  # recorded
+        with untraced():
+            assert _derived.ridge_point is ridge_point
+            mlsysim.Engine.ridge_point(mlsysim.Hardware.Cloud.A100)
+        assert called == set()
+        mlsysim.Engine.ridge_point(mlsysim.Hardware.Cloud.H100)
+    assert called == {"ridge_point"} and _derived.ridge_point is ridge_point

@@ -18,6 +18,7 @@ file and line where it was declared.
 """
 from __future__ import annotations
 
+import functools
 import importlib.util
 import math
 import re
@@ -78,58 +79,111 @@ def _plain(value):
     return type(value).__name__
 
 
+#: While a claim is evaluated: where the generated formulas record their calls (`formulas_called`):
+#: the names of all of them, and the last calls with their arguments and results.
+_recording: tuple[set, deque] | None = None
+
+
+@functools.cache
+def _formula_places() -> tuple:
+    """Every place a generated formula is looked up from at call time: (module, name, the function)
+    for each function of core/_derived*.py, in its own module and in the modules that import it by
+    name (mlsysim.core.formulas).  The engine calls them through those modules' attributes, so a
+    wrapper put there sees every call, the formulas' calls of one another included."""
+    import importlib
+    import pkgutil
+    import types
+
+    import mlsysim.core
+
+    for info in pkgutil.iter_modules(mlsysim.core.__path__):
+        if info.name.startswith("_derived"):
+            importlib.import_module(f"mlsysim.core.{info.name}")
+    places = []
+    for name, module in sorted(sys.modules.items()):
+        if name != "mlsysim" and not name.startswith("mlsysim."):
+            continue
+        for attr, value in sorted(vars(module).items()):
+            if isinstance(value, types.FunctionType) and _is_derived(value.__code__.co_filename):
+                places.append((module, attr, value))
+    return tuple(places)
+
+
+def _recorded(fn):
+    """`fn`, recording each call that returns (name, parameter names, arguments, result) while a
+    claim is evaluated."""
+    code = fn.__code__
+    params = code.co_varnames[:code.co_argcount]
+
+    @functools.wraps(fn)
+    def formula(*args, **kwargs):
+        result = fn(*args, **kwargs)
+        if _recording is not None:
+            _recording[0].add(code.co_name)
+            _recording[1].append((code.co_name, params, args, kwargs, result))
+        return result
+
+    return formula
+
+
+@functools.cache
+def _wrappers() -> tuple:
+    return tuple((module, attr, fn, _recorded(fn)) for module, attr, fn in _formula_places())
+
+
 @contextmanager
 def formulas_called():
     """Collect the generated formula functions (core/_derived*.py) called in the block, with their
     arguments and results (`FormulaCalls.steps`: what the ledger shows as the claim's computation).
+    For the block, each formula is looked up as a wrapper that records its calls (`_formula_places`).
 
     Models cache what they derive (parameter counts); the caches are emptied first, so that a
     claim lists every formula its value rests on, whichever claim happened to run first.
     """
+    global _recording
     from mlsysim import spec as _spec
 
     for entries in _spec._loaded.values():
         for entry in entries.values():
             entry._cache.clear()
     called = FormulaCalls()
-    returns: deque = deque(maxlen=256)  # (name, parameter names, locals, result): converted at the end
-
-    derived = _DERIVED_FILES  # filename -> is it a generated formula module (a memo: this runs on every call)
-
-    def profile(frame, event, arg):
-        if event == "return":
-            code = frame.f_code
-            hit = derived.get(code.co_filename)
-            if hit is None:
-                hit = _is_derived(code.co_filename)
-            if hit:
-                called.add(code.co_name)
-                returns.append((code.co_name, code.co_varnames[:code.co_argcount], frame.f_locals, arg))
-
-    previous = sys.getprofile()
-    sys.setprofile(profile)
+    returns: deque = deque(maxlen=256)  # (name, parameter names, args, kwargs, result): converted at the end
+    previous = _recording
+    wrappers = _wrappers() if previous is None else ()  # (a block inside another: already wrapped)
+    for module, attr, _, wrapper in wrappers:
+        setattr(module, attr, wrapper)
+    _recording = (called, returns)
     try:
         yield called
     finally:
-        sys.setprofile(previous)
-        for name, params, local, result in returns:  # cheap to record, converted once here
-            called.add_step(name, {n: _plain(local.get(n)) for n in params}, _plain(result))
+        _recording = previous
+        for module, attr, fn, _ in wrappers:
+            setattr(module, attr, fn)
+        for name, params, args, kwargs, result in returns:  # cheap to record, converted once here
+            given = dict(zip(params, args)) | kwargs
+            called.add_step(name, {n: _plain(given.get(n)) for n in params}, _plain(result))
 
 
 @contextmanager
 def untraced():
-    """Time code as a user would run it: outside the claim's bookkeeping (the spec-read recorder and
-    the formula profiler, which slow every call by an order of magnitude)."""
+    """Time code as a user would run it: outside the claim's bookkeeping (the spec-read recorder, and
+    the formulas as they are, not the wrappers that record them)."""
+    global _recording
     from mlsysim import spec as _spec
 
-    previous, recorders = sys.getprofile(), list(_spec._recorders)
-    sys.setprofile(None)
+    previous, recorders = _recording, list(_spec._recorders)
+    wrapped = _wrappers() if previous is not None else ()
+    for module, attr, fn, _ in wrapped:
+        setattr(module, attr, fn)
+    _recording = None
     _spec._recorders.clear()
     try:
         yield
     finally:
         _spec._recorders.extend(recorders)
-        sys.setprofile(previous)
+        _recording = previous
+        for module, attr, _, wrapper in wrapped:
+            setattr(module, attr, wrapper)
 
 
 ID_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_.\-]*$")
