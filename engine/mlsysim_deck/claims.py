@@ -354,21 +354,25 @@ class Claims:
     def __init__(self, module_file: str):
         self.path = Path(module_file)
         self.items: dict[str, Claim] = {}
+        self._me: Path | None = None  # (resolved once: a part declares a hundred claims)
+        self._shown = ""
 
     def _where(self) -> str:
         """file:line of the declaration in this part's claims.py: the nearest caller in that file
         (walking frames, not `inspect.stack()`, which reads every caller's source).  A frame of
         another file named claims.py is resolved, in case this one was imported through a symlink."""
-        here, me = str(self.path), self.path.resolve()
+        here = str(self.path)
+        if self._me is None:
+            self._me = self.path.resolve()
+            try:
+                self._shown = self._me.relative_to(self._me.parents[2]).as_posix()
+            except ValueError:
+                self._shown = self.path.as_posix()
         frame = sys._getframe(2)
         while frame is not None:
             name = frame.f_code.co_filename
-            if name == here or (Path(name).name == self.path.name and Path(name).resolve() == me):
-                try:
-                    shown = me.relative_to(me.parents[2]).as_posix()
-                except ValueError:
-                    shown = self.path.as_posix()
-                return f"{shown}:{frame.f_lineno}"
+            if name == here or (Path(name).name == self.path.name and Path(name).resolve() == self._me):
+                return f"{self._shown}:{frame.f_lineno}"
             frame = frame.f_back
         return here
 
