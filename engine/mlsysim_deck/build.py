@@ -303,18 +303,25 @@ REMEMBERED_KEPT = 100
 
 
 def spec_fingerprints(spec_dir: Path) -> dict[str, str]:
-    """key -> "value unit" for every value of every spec file (tomllib only: cheap at dodo load)."""
+    """key -> "value unit" for every value of every spec file (tomllib only: cheap at dodo load).
+    Parsed once a process for the same files' bytes: every listing and figure a worker runs asks."""
+    texts = tuple((path.stem, path.read_text(encoding="utf-8")) for path in sorted(Path(spec_dir).glob("*.toml")))
+    return dict(_fingerprints(texts))
+
+
+@functools.lru_cache(maxsize=8)
+def _fingerprints(texts: tuple[tuple[str, str], ...]) -> dict[str, str]:
     prints = {}
-    for path in sorted(Path(spec_dir).glob("*.toml")):
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-        prints[f"{path.stem}.tables"] = json.dumps(list(data))  # which entries exist (read by iterating)
+    for stem, text in texts:
+        data = tomllib.loads(text)
+        prints[f"{stem}.tables"] = json.dumps(list(data))  # which entries exist (read by iterating)
         for table, body in data.items():
             if not isinstance(body, dict):
                 continue
             for field, raw in body.items():
                 if isinstance(raw, dict):
                     raw = f"{raw.get('value')} {raw.get('unit', '')}".strip()
-                prints[f"{path.stem}.{table}.{field}"] = json.dumps(raw)
+                prints[f"{stem}.{table}.{field}"] = json.dumps(raw)
     return prints
 
 
