@@ -26,6 +26,7 @@ have, is itself an error.
 from __future__ import annotations
 
 import ast
+import functools
 import json
 import re
 import sys
@@ -247,11 +248,23 @@ def printed_claims(build: Path) -> dict[str, list[str]]:
         records = json.loads((build / "claims.json").read_text(encoding="utf-8"))["claims"]
     else:
         claims_dir = build / "claims" if (build / "claims").is_dir() else build
-        records = _claim_records(claims_dir)
+        index = _texts_index(claims_dir)
+        records = ([{"id": cid, "text": text} for cid, text in index.items()] if index is not None
+                   else _claim_records(claims_dir))
     known: dict[str, list[str]] = {}
     for record in records:
         known.setdefault(_normal(record["text"]), []).append(record["id"])
     return known
+
+
+def _texts_index(claims_dir: Path) -> dict[str, str] | None:
+    """build/claims/index.json, claim id -> printed text, where the claims task wrote it so (one file
+    to read where the claims are 650); None where it holds the ids only, or is not there."""
+    path = claims_dir / "index.json"
+    if not path.exists():
+        return None
+    index = json.loads(path.read_text(encoding="utf-8"))
+    return index if isinstance(index, dict) else None
 
 
 #: claims folder -> (what its files were when read: name, inode, size, time of each; their records).  A
@@ -336,7 +349,23 @@ def _check(findings: list[Finding], raws: list[str], filename: str, known) -> li
 
 def lint_text(text: str, filename: str, known: dict[str, list[str]] | None = None) -> list[str]:
     """Problems in a template's text, each 'file:line: ...'."""
-    return _check(_template_findings(text), text.splitlines(), filename, known or {})
+    return _check(_remembered_findings(text), text.splitlines(), filename, known or {})
+
+
+def _remembered_findings(text: str) -> list[Finding]:
+    """The numbers a template's text types (`_template_findings`, 25 ms for a part), kept in the user's
+    cache under the text and this file's own bytes: a part rendered again because a claim moved, in
+    any build folder, finds them there."""
+    from .build import remembered
+
+    found = remembered("lint", _lint_source() + text.encode("utf-8"),
+                       lambda: [[f.line, f.token, f.context, f.kind] for f in _template_findings(text)])
+    return [Finding(*f) for f in found]
+
+
+@functools.cache
+def _lint_source() -> bytes:
+    return Path(__file__).read_bytes()
 
 
 def lint_figure_text(source: str, filename: str, known: dict[str, list[str]] | None = None) -> list[str]:
