@@ -409,3 +409,22 @@ def test_the_command_line_reports_errors_and_fails(tmp_path):
     assert proc.stdout.startswith("error: slides/s.tex.j2:2: hard-coded number '16384'")
     clean = subprocess.run([sys.executable, "-m", "mlsysim_deck.lint"], cwd=ROOT, capture_output=True, text=True)
     assert clean.returncode == 0, clean.stdout
+
+
+def test_a_templates_numbers_are_remembered_for_its_text(tmp_path, monkeypatch):
+    # The numbers a template types are kept in the user's cache under its text (a part re-rendered
+    # because a claim moved finds them): the same text, the same problems without reading it again;
+    # another text is read afresh.
+    from mlsysim_deck import lint
+
+    monkeypatch.setenv("MLSYSIM_CACHE", str(tmp_path / "cache"))
+    read = []
+    real = lint._template_findings
+    monkeypatch.setattr(lint, "_template_findings", lambda text: read.append(text) or real(text))
+    typed = "\\begin{frame}{F}\n  The weights take 4.8 ms to stream.\n\\end{frame}\n"
+    first = lint_text(typed, "a.tex.j2")
+    assert len(first) == 1 and "hard-coded number '4.8'" in first[0] and read == [typed]
+    assert lint_text(typed, "b.tex.j2") == [first[0].replace("a.tex.j2", "b.tex.j2", 1)] and read == [typed]
+    other = typed.replace("4.8 ms", "5.1 ms")
+    assert "hard-coded number '5.1'" in lint_text(other, "a.tex.j2")[0] and read == [typed, other]
+    assert list((tmp_path / "cache" / "lint").glob("*.json"))
