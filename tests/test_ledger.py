@@ -212,6 +212,23 @@ def test_a_claims_computation_lists_each_formula_with_its_arguments_and_result()
     assert _evaluated("04_distributed", "dist.ar16.per_dir").steps == ring.steps
 
 
+def test_a_formula_a_claims_file_imports_by_name_is_recorded_too(tmp_path):
+    # the engine looks the formulas up in their modules; a part's claims.py may import one by name:
+    # its calls are in the claim's account as well (1e15 FLOP/s / 2e12 B/s = 500 FLOP/B)
+    from mlsysim_deck.claims import load_claims
+
+    part = tmp_path / "slides" / "99_extra"
+    part.mkdir(parents=True)
+    (part / "claims.py").write_text(
+        "from mlsysim.core.formulas import ridge_point\n"
+        "from mlsysim_deck import Claims\n\n"
+        "claims = Claims(__file__)\n"
+        "claims.number(\"extra.ridge\", lambda: ridge_point(1e15, 2e12), fmt=\".0f\")\n", encoding="utf-8")
+    claim = load_claims(part / "claims.py").items["extra.ridge"].evaluate()
+    assert claim.value == 500 and claim.formulas == ["ridge_point"]
+    assert claim.steps == [{"formula": "ridge_point", "args": {"peak_flops": 1e15, "bandwidth": 2e12}, "result": 500.0}]
+
+
 def test_untraced_code_calls_the_formulas_themselves():
     # a claim that times a solve (untraced) runs the engine as a user would: the formulas, not the
     # wrappers that record them for the ledger; the recording goes on after the block

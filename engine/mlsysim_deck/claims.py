@@ -80,28 +80,41 @@ def _plain(value):
 
 
 #: While a claim is evaluated: where the generated formulas record their calls (`formulas_called`):
-#: the names of all of them, and the last calls with their arguments and results.
-_recording: tuple[set, deque] | None = None
+#: the names of all of them, the last calls with their arguments and results, and the wrappers in place.
+_recording: tuple[set, deque, tuple] | None = None
 
 
-@functools.cache
 def _formula_places() -> tuple:
     """Every place a generated formula is looked up from at call time: (module, name, the function)
     for each function of core/_derived*.py, in its own module and in the modules that import it by
-    name (mlsysim.core.formulas).  The engine calls them through those modules' attributes, so a
-    wrapper put there sees every call, the formulas' calls of one another included."""
+    name (mlsysim.core.formulas; a part's claims.py that does).  The engine calls them through those
+    modules' attributes, so a wrapper put there sees every call, the formulas' calls of one another
+    included.  Found again once more modules are loaded (a part's claims.py, loaded later)."""
+    _import_formulas()
+    return _places_among(len(sys.modules))
+
+
+@functools.cache
+def _import_formulas() -> None:
+    """Every generated formula module (core/_derived*.py), loaded: the engine loads some only when
+    asked (serving's disaggregated transfer)."""
     import importlib
     import pkgutil
-    import types
 
     import mlsysim.core
 
     for info in pkgutil.iter_modules(mlsysim.core.__path__):
         if info.name.startswith("_derived"):
             importlib.import_module(f"mlsysim.core.{info.name}")
+
+
+@functools.lru_cache(maxsize=1)
+def _places_among(_loaded: int) -> tuple:
+    import types
+
     places = []
     for name, module in sorted(sys.modules.items()):
-        if name != "mlsysim" and not name.startswith("mlsysim."):
+        if not (name == "mlsysim" or name.startswith(("mlsysim.", "_deck_claims_"))) or module is None:
             continue
         for attr, value in sorted(vars(module).items()):
             if isinstance(value, types.FunctionType) and _is_derived(value.__code__.co_filename):
@@ -126,9 +139,13 @@ def _recorded(fn):
     return formula
 
 
-@functools.cache
 def _wrappers() -> tuple:
-    return tuple((module, attr, fn, _recorded(fn)) for module, attr, fn in _formula_places())
+    return _wrappers_of(_formula_places())
+
+
+@functools.lru_cache(maxsize=1)
+def _wrappers_of(places: tuple) -> tuple:
+    return tuple((module, attr, fn, _recorded(fn)) for module, attr, fn in places)
 
 
 @contextmanager
@@ -152,7 +169,7 @@ def formulas_called():
     wrappers = _wrappers() if previous is None else ()  # (a block inside another: already wrapped)
     for module, attr, _, wrapper in wrappers:
         setattr(module, attr, wrapper)
-    _recording = (called, returns)
+    _recording = (called, returns, wrappers if previous is None else previous[2])
     try:
         yield called
     finally:
@@ -172,7 +189,7 @@ def untraced():
     from mlsysim import spec as _spec
 
     previous, recorders = _recording, list(_spec._recorders)
-    wrapped = _wrappers() if previous is not None else ()
+    wrapped = previous[2] if previous is not None else ()  # (the wrappers formulas_called put in place)
     for module, attr, fn, _ in wrapped:
         setattr(module, attr, fn)
     _recording = None
