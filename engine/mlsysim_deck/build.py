@@ -819,17 +819,24 @@ def _figure_code(script: Path, sources) -> str | None:
     the figure cache is off (MLSYSIM_FIGURE_CACHE=0, or the user's cache off)."""
     if os.environ.get("MLSYSIM_FIGURE_CACHE", "1").lower() in ("0", "off"):
         return None
-    from importlib.metadata import PackageNotFoundError, version
-
-    key = hashlib.sha256(f"figure 1|{sys.version}".encode())
-    for package in ("matplotlib", "numpy", "fonttools"):
-        try:
-            key.update(f"|{package} {version(package)}".encode())
-        except PackageNotFoundError:
-            key.update(f"|{package} none".encode())
+    key = hashlib.sha256(f"figure 1|{sys.version}{_drawing_libraries()}".encode())
     for path in [Path(script), *map(Path, sources)]:
         key.update(f"|{path.name}|".encode() + path.read_bytes())
     return key.hexdigest()[:32]
+
+
+@functools.cache  # (a package's version is looked up in its metadata: 4 ms each, once a process)
+def _drawing_libraries() -> str:
+    """The versions of the libraries that draw and save a figure."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    stamp = ""
+    for package in ("matplotlib", "numpy", "fonttools"):
+        try:
+            stamp += f"|{package} {version(package)}"
+        except PackageNotFoundError:
+            stamp += f"|{package} none"
+    return stamp
 
 
 def drawn_before(code: str, spec_dir: Path) -> tuple[bytes, list[str]] | None:
