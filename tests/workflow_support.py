@@ -55,7 +55,6 @@ def in_process(command: str, *args, specs: Path | None = None) -> subprocess.Com
     on the spec files in `specs` (MLSYSIM_SPECS) or the engine's: the exit status and what it
     printed.  The claims are evaluated here, where pint is loaded already (0.2 s, where a fresh Python
     takes 1 s); each command, as a program, is still tried as one (test_lock.py, test_impact.py)."""
-    import importlib
     import io
     from contextlib import redirect_stderr, redirect_stdout
 

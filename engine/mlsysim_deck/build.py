@@ -432,7 +432,7 @@ def printed_claims(ids, claims_dir: Path, errata: bool = False) -> dict[str, str
     ids = list(ids)
     if errata:
         ids += [cid for cid in errata_ids(claims_dir) if cid not in ids]
-    index = _claims_index(Path(claims_dir))
+    index = claims_index(Path(claims_dir))
     found = {}
     for cid in ids:
         if index is not None:
@@ -446,8 +446,9 @@ def printed_claims(ids, claims_dir: Path, errata: bool = False) -> dict[str, str
     return found
 
 
-def _claims_index(claims_dir: Path) -> dict[str, str] | None:
-    """build/claims/index.json: claim id -> the text it prints (None: no index, or one of only ids)."""
+def claims_index(claims_dir: Path) -> dict[str, str] | None:
+    """build/claims/index.json: claim id -> the text it prints (None: no index, or an index of ids
+    only, which a build before it held the texts wrote).  Read once a process while it is the same."""
     path = claims_dir / "index.json"
     try:
         st = path.stat()

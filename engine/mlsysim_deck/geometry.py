@@ -140,8 +140,9 @@ def read_pages(pdf: Path, numbers=None) -> list[Page]:
     painting order, in page coordinates.  A page is read once in a process while the file is the
     same (its path, inode, size and time): the page check and the claims' check (mlsysim_deck.pages)
     read the same pages.  The pages are shared: read, not changed."""
-    st = Path(pdf).stat()
-    key = (str(Path(pdf).resolve()), st.st_ino, st.st_size, st.st_mtime_ns)
+    from .pages import _identity
+
+    key = _identity(pdf)
     known = _READ.pop(key, {})
     _READ[key] = known  # (the PDF read last goes last; the first is the one to forget)
     while len(_READ) > READ_KEPT:

@@ -247,24 +247,16 @@ def printed_claims(build: Path) -> dict[str, list[str]]:
     if (build / "claims.json").exists():
         records = json.loads((build / "claims.json").read_text(encoding="utf-8"))["claims"]
     else:
+        from .build import claims_index
+
         claims_dir = build / "claims" if (build / "claims").is_dir() else build
-        index = _texts_index(claims_dir)
+        index = claims_index(claims_dir)  # (one file, where the claims are 650)
         records = ([{"id": cid, "text": text} for cid, text in index.items()] if index is not None
                    else _claim_records(claims_dir))
     known: dict[str, list[str]] = {}
     for record in records:
         known.setdefault(_normal(record["text"]), []).append(record["id"])
     return known
-
-
-def _texts_index(claims_dir: Path) -> dict[str, str] | None:
-    """build/claims/index.json, claim id -> printed text, where the claims task wrote it so (one file
-    to read where the claims are 650); None where it holds the ids only, or is not there."""
-    path = claims_dir / "index.json"
-    if not path.exists():
-        return None
-    index = json.loads(path.read_text(encoding="utf-8"))
-    return index if isinstance(index, dict) else None
 
 
 #: claims folder -> (what its files were when read: name, inode, size, time of each; their records).  A

@@ -131,17 +131,12 @@ def _marks(pdf: tuple) -> dict[str, Mark]:
 
 def _glyphs(pdf: Path, pages=None) -> dict[int, list]:
     """page (1-based) -> its glyphs as (x0, x1, y0, y1, text), read by pdfminer without layout analysis
-    (the page check's reading, `geometry.read_pages`, which it shares); only the `pages` given (every
-    page if None)."""
-    return _read_glyphs(_identity(pdf), None if pages is None else frozenset(pages))
-
-
-@functools.lru_cache(maxsize=16)
-def _read_glyphs(pdf: tuple, pages: frozenset | None) -> dict[int, list]:
+    (the page check's reading, `geometry.read_pages`, which keeps what it read); only the `pages`
+    given (every page if None)."""
     from .geometry import read_pages
 
     return {page.number: [(g.x0, g.x1, g.y0, g.y1, g.text) for g in page.glyphs]
-            for page in read_pages(Path(pdf[0]), pages)}
+            for page in read_pages(pdf, pages)}
 
 
 def _on_baseline(glyph, y: float, slack: float = 0.5) -> bool:
